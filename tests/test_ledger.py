@@ -1,0 +1,40 @@
+"""The preface's ledger lists exactly the claims that the chapters verify, and all of them pass."""
+import json
+import re
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+LABEL = r"(\d+\.\d+[a-z]?)"
+
+
+def ledger_labels():
+    text = (ROOT / "intro.md").read_text(encoding="utf-8")
+    return set(re.findall(rf"^\|\s*{LABEL}\s*\|", text, flags=re.M))
+
+
+def verdicts():
+    """{label: [verdict lines]} from the stored outputs of every chapter."""
+    found = {}
+    for path in sorted((ROOT / "chapters").glob("*.ipynb")):
+        chapter = str(int(path.name.split("_")[0]))
+        for cell in json.loads(path.read_text(encoding="utf-8"))["cells"]:
+            for output in cell.get("outputs", []):
+                text = "".join(output.get("text", ""))
+                for label, line in re.findall(rf"^\[{LABEL}\] (.*)$", text, flags=re.M):
+                    if label.split(".")[0] == "0":
+                        continue  # the demonstration of the checker itself
+                    assert label.split(".")[0] == chapter, f"{path.name}: label {label}"
+                    found.setdefault(label, []).append(line)
+    return found
+
+
+def test_every_verified_claim_is_in_the_ledger_and_vice_versa():
+    ledger, stored = ledger_labels(), set(verdicts())
+    assert stored - ledger == set(), f"claims verified in chapters but missing from intro.md"
+    assert ledger - stored == set(), f"ledger rows with no verifying cell in the chapters"
+
+
+def test_every_stored_verdict_is_true():
+    for label, lines in verdicts().items():
+        for line in lines:
+            assert line.endswith(": True"), f"[{label}] {line}"
