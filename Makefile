@@ -28,7 +28,7 @@ book: $(STAMP)
 
 test: $(STAMP)
 	$(PY) tools/export.py --check
-	$(PY) -m pytest tests -p no:cacheprovider
+	$(PY) -m pytest tests --ignore=tests/browser -p no:cacheprovider
 	PYTHONPATH=tests $(PY) -m pytest $(NBVAL) chapters
 	$(VENV)/bin/jb build . -n -W --keep-going
 

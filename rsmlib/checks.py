@@ -43,4 +43,3 @@ def check_close(label, statement, actual, expected, rtol):
     err = relative_error(actual, expected)
     check(label, f"{statement} (max |Δ| / max |ref| < {rtol:g})", err < rtol,
           f"relative error {err:.3g}")
-    return err

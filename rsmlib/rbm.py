@@ -28,7 +28,7 @@ def check_units(x, width, name, dtype):
         if bad.any():
             row, col = np.argwhere(bad)[0]
             raise ValueError(f"{name} must hold values in [0, 1] (binary states or probabilities); "
-                             f"found {values[row, col]!r} at row {row}, column {col}")
+                             f"found {float(values[row, col]):g} at row {row}, column {col}")
     return tf.cast(x, dtype)
 
 

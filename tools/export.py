@@ -47,7 +47,7 @@ def collect(chapters: Path) -> dict[str, list[tuple[str, str]]]:
                                  "expected '#| export <module>'")
             if match.group(1) == "__init__":
                 raise SystemExit(f"{notebook.name}, cell {index}: rsmlib/__init__.py is hand-written")
-            rel = notebook.relative_to(ROOT).as_posix()
+            rel = notebook.relative_to(chapters.parent).as_posix()
             modules.setdefault(match.group(1), []).append((rel, body.strip("\n")))
     return modules
 
