@@ -31,6 +31,8 @@ test: $(STAMP)
 	$(PY) -m pytest tests --ignore=tests/browser -p no:cacheprovider
 	PYTHONPATH=tests $(PY) -m pytest $(NBVAL) chapters
 	$(VENV)/bin/jb build . -n -W --keep-going
+	sh tools/ensure_chromium.sh
+	$(PY) -m pytest tests/browser -p no:cacheprovider
 
 # Maintenance: regenerate rsmlib/ from the chapters; re-execute notebooks in place.
 export: $(STAMP)
