@@ -1,0 +1,196 @@
+"""Unit tests of rsmlib.rsm (chapter 2): free energy, exact likelihood, CD gradients, validation."""
+import itertools
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from rsmlib import RSM, binary_states, log_multinomial, relative_error
+from rsmlib.rsm import check_counts, free_energy
+
+K, F = 4, 3
+
+
+@pytest.fixture(scope="module")
+def model():
+    rsm = RSM(K, F, seed=1, init_scale=1.0, dtype=tf.float64)
+    rsm.b_v.assign([0.3, -0.5, 0.1, 0.8])
+    rsm.b_h.assign([0.4, -0.2, 0.25])
+    return rsm
+
+
+@pytest.fixture(scope="module")
+def docs():
+    """Eight documents of different lengths (1 to 9 words)."""
+    return tf.constant([[1, 0, 0, 0], [2, 1, 0, 0], [0, 3, 1, 0], [1, 1, 1, 1],
+                        [0, 0, 0, 5], [4, 0, 2, 1], [0, 2, 2, 2], [3, 3, 2, 1]], tf.float64)
+
+
+def enumerated_free_energy(rsm, v):
+    h = binary_states(rsm.num_hidden)
+    n, s = len(v), len(h)
+    E = rsm.energy(tf.repeat(v, s, axis=0), tf.tile(h, [n, 1]))
+    return -tf.reduce_logsumexp(-tf.reshape(E, [n, s]), axis=1)
+
+
+def test_free_energy_matches_enumeration_over_hidden_states(model, docs):
+    assert relative_error(model.free_energy(docs), enumerated_free_energy(model, docs)) < 1e-12
+
+
+def test_free_energy_uses_D_times_hidden_bias(model, docs):
+    D = tf.reduce_sum(docs, axis=-1, keepdims=True)
+    x = D * model.b_h + tf.matmul(docs, model.W)
+    expected = -tf.linalg.matvec(docs, model.b_v) - tf.reduce_sum(tf.math.log1p(tf.exp(x)), axis=-1)
+    assert relative_error(model.free_energy(docs), expected) < 1e-12
+    assert relative_error(model.hidden_probs(docs), tf.sigmoid(x)) < 1e-12
+
+
+@pytest.mark.parametrize("D", [1, 2, 3, 4])
+def test_log_partition_matches_brute_force_over_words_and_hidden_states(model, D):
+    h = binary_states(F)
+    seqs = list(itertools.product(range(K), repeat=D))
+    counts = tf.constant([np.bincount(s, minlength=K) for s in seqs], tf.float64)
+    E = model.energy(tf.repeat(counts, len(h), axis=0), tf.tile(h, [len(seqs), 1]))
+    brute = float(tf.reduce_logsumexp(-E))
+    assert abs(float(model.log_partition_exact(D)) - brute) < 1e-10
+    # ordered-sequence probabilities sum to one; so do bag probabilities with the coefficient
+    assert abs(float(tf.reduce_sum(tf.exp(model.log_prob_exact(counts)))) - 1) < 1e-12
+    bags = np.unique(counts.numpy(), axis=0)
+    total = tf.reduce_sum(tf.exp(model.log_prob_exact(bags) + log_multinomial(bags)))
+    assert abs(float(total) - 1) < 1e-12
+
+
+def test_log_partition_per_document_length_and_chunking(model):
+    each = [float(model.log_partition_exact(D)) for D in (1, 5, 9)]
+    assert relative_error(model.log_partition_exact([1, 5, 9]), each) < 1e-14
+    assert relative_error(model.log_partition_exact([1, 5, 9], chunk=3), each) < 1e-14
+
+
+def exact_gradient_formula(rsm, v):
+    h = binary_states(rsm.num_hidden)
+    s, D = rsm.hidden_probs(v), tf.reduce_sum(v, axis=-1)
+    n = len(v)
+    data = (tf.matmul(v, s, transpose_a=True) / n, tf.reduce_mean(v, 0),
+            tf.reduce_mean(D[:, None] * s, 0))
+    logits = rsm.visible_logits(h)
+    a = tf.linalg.matvec(h, rsm.b_h) + tf.reduce_logsumexp(logits, axis=-1)
+    w = tf.reduce_mean(D[:, None] * tf.nn.softmax(D[:, None] * a, axis=-1), axis=0)
+    pi = tf.nn.softmax(logits)
+    model_term = (tf.einsum("s,sk,sj->kj", w, pi, h), tf.linalg.matvec(pi, w, transpose_a=True),
+                  tf.linalg.matvec(h, w, transpose_a=True))
+    return [d - m for d, m in zip(data, model_term)]
+
+
+def test_exact_log_likelihood_gradient_is_data_minus_model(model, docs):
+    with tf.GradientTape() as tape:
+        L = tf.reduce_mean(model.log_prob_exact(docs))
+    grads = tape.gradient(L, model.parameters)
+    assert relative_error(grads, exact_gradient_formula(model, docs)) < 1e-12
+
+
+@pytest.mark.parametrize("dtype, tol", [(tf.float64, 1e-12), (tf.float32, 1e-6)])
+def test_cd_loss_gradient_is_minus_cd_update_with_D_on_hidden_bias(model, docs, dtype, tol):
+    rsm = RSM(K, F, dtype=dtype)
+    for a, b in zip(rsm.parameters, model.parameters):
+        a.assign(tf.cast(b, dtype))
+    v0 = tf.cast(docs, dtype)
+    vk = rsm.gibbs(v0, 2, seed=3)
+    with tf.GradientTape() as tape:
+        loss = rsm.cd_loss(v0, vk)
+    autodiff = [-g for g in tape.gradient(loss, rsm.parameters)]
+    hand = rsm.cd_update(v0, vk)
+    assert relative_error(autodiff, hand) < tol
+    # the hidden-bias component carries the factor D: it is not the D-less update
+    p0, pk = rsm.hidden_probs(v0), rsm.hidden_probs(vk)
+    d_less = tf.reduce_mean(p0, 0) - tf.reduce_mean(pk, 0)
+    D = tf.reduce_sum(v0, -1, keepdims=True)
+    assert relative_error(hand[2], tf.reduce_mean(D * p0, 0) - tf.reduce_mean(D * pk, 0)) < tol
+    assert relative_error(d_less, hand[2]) > 0.5
+
+
+def test_cd_loss_holds_the_negative_constant(model, docs):
+    v_tilde = tf.Variable(docs + 1.0)  # a differentiable negative: cd_loss must not differentiate it
+    with tf.GradientTape() as tape:
+        loss = model.cd_loss(docs, v_tilde)
+    assert tape.gradient(loss, v_tilde) is None
+
+
+def test_sum_of_free_energies_is_N_times_the_mean_loss(model, docs):
+    vk = model.gibbs(docs, 1, seed=4)
+    with tf.GradientTape(persistent=True) as tape:
+        mean_loss = model.cd_loss(docs, vk)
+        sum_loss = tf.reduce_sum(model.free_energy(docs)) - tf.reduce_sum(model.free_energy(vk))
+    g_mean = tape.gradient(mean_loss, model.parameters)
+    g_sum = tape.gradient(sum_loss, model.parameters)
+    assert relative_error(g_sum, [len(docs) * g for g in g_mean]) < 1e-12
+
+
+def test_sampling_is_deterministic_keeps_lengths_and_has_no_gradient(model, docs):
+    h = model.sample_hidden(docs, seed=5)
+    assert np.array_equal(h, model.sample_hidden(docs, seed=5))
+    D = tf.cast(tf.reduce_sum(docs, -1), tf.int32)
+    v1 = model.sample_visible(h, D, seed=6)
+    assert np.array_equal(v1, model.sample_visible(h, D, seed=6))
+    assert not np.array_equal(v1, model.sample_visible(h, D, seed=7))
+    assert np.array_equal(tf.reduce_sum(v1, -1), D)
+    assert np.array_equal(model.gibbs(docs, 3, seed=8), model.gibbs(docs, 3, seed=8))
+    assert np.array_equal(tf.reduce_sum(model.gibbs(docs, 3, seed=8), -1), tf.reduce_sum(docs, -1))
+    with tf.GradientTape() as tape:
+        probe = tf.reduce_sum(model.gibbs(docs, 1, seed=9))
+    assert all(g is None for g in tape.gradient(probe, model.parameters))
+
+
+def test_sampled_words_follow_the_softmax(model):
+    h = tf.constant([[1.0, 0.0, 1.0]], tf.float64)
+    counts = model.sample_visible(tf.repeat(h, 4000, axis=0), 25, seed=10)
+    expected = 25 * tf.nn.softmax(model.visible_logits(h))[0]
+    stderr = tf.math.reduce_std(counts, 0) / np.sqrt(4000)
+    assert float(tf.reduce_max(tf.abs(tf.reduce_mean(counts, 0) - expected) / stderr)) < 5
+
+
+def test_sample_visible_works_inside_tf_function(model, docs):
+    f = tf.function(lambda v, s: model.gibbs(v, 1, s))
+    out = f(docs, tf.constant([0, 11], tf.int64))
+    assert np.array_equal(tf.reduce_sum(out, -1), tf.reduce_sum(docs, -1))
+
+
+@pytest.mark.parametrize("bad, message", [
+    ([[1.0, -1.0, 0.0, 0.0]], r"v must hold non-negative integer counts; found -1\.0 at row 0, column 1"),
+    ([[1.0, 0.5, 0.0, 0.0]], r"v must hold non-negative integer counts; found 0\.5 at row 0, column 1"),
+    ([[1.0, 0.0, np.nan, 0.0]], r"v must hold non-negative integer counts; found nan at row 0, column 2"),
+    ([[1.0, 0.0, 0.0, np.inf]], r"v must hold non-negative integer counts"),
+    ([[1.0, 0.0, 0.0, 0.0], [0.0, 0.0, 0.0, 0.0]], r"v must hold documents of at least one word; row 1"),
+    ([[1.0, 0.0, 0.0]], r"v must have 4 columns \(one per vocabulary word\); got 3"),
+    ([1.0, 0.0, 0.0, 0.0], r"v must have shape \(N, 4\)"),
+    ([[[1.0, 0.0, 0.0, 0.0]]], r"v must have shape \(N, 4\)"),
+])
+def test_invalid_counts_raise_naming_the_argument(model, bad, message):
+    with pytest.raises(ValueError, match=message):
+        model.free_energy(np.array(bad))
+
+
+def test_validation_names_each_argument(model, docs):
+    with pytest.raises(ValueError, match="v_model must hold non-negative integer counts"):
+        model.cd_loss(docs, -docs)
+    with pytest.raises(ValueError, match="v_data must hold documents of at least one word"):
+        model.cd_update(tf.zeros([1, K], tf.float64), docs[:1])
+    with pytest.raises(ValueError, match="D must hold document lengths of at least one word"):
+        model.sample_visible(tf.zeros([2, F], tf.float64), [3, 0], seed=0)
+    with pytest.raises(ValueError, match="D must hold document lengths"):
+        model.log_partition_exact(2.5)
+    with pytest.raises(ValueError, match="num_hidden must be a positive int"):
+        RSM(K, 0)
+    with pytest.raises(ValueError, match="k must be a non-negative int"):
+        model.gibbs(docs, -1, seed=0)
+    with pytest.raises(ValueError, match="needs F <= 20"):
+        RSM(3, 21).log_partition_exact(2)
+
+
+def test_integer_counts_are_accepted_and_the_pure_formula_takes_expected_counts(model, docs):
+    as_int = tf.cast(docs, tf.int32)
+    assert relative_error(model.free_energy(as_int), model.free_energy(docs)) == 0
+    assert check_counts(as_int, K, "v", tf.float64).dtype == tf.float64
+    expected_counts = docs + 0.25  # fractional: rejected by the model, accepted by the formula
+    with pytest.raises(ValueError):
+        model.free_energy(expected_counts)
+    assert free_energy(expected_counts, *model.parameters).shape == (len(docs),)
