@@ -133,6 +133,14 @@ def price_gradients(f, mu, R, num_samples, seed):
     """
     xi, _ = sample_gaussian(mu, R, num_samples, seed)
     g, H = gradient_and_hessian(f, xi)
+    if tf.executing_eagerly():                  # NaN in, NaN out would pass silently
+        for what, t in (("values", _values_of(f, xi)), ("gradients", g), ("Hessians", H)):
+            values = t.numpy()
+            bad = ~np.isfinite(values)
+            if bad.any():
+                value, index = _first_bad(values, bad)
+                raise ValueError(f"f must have finite {what} at the samples ξ; found {value} at "
+                                 f"index {index} (sample {index[0]}, ξ = {xi[index[0]].numpy()})")
     return {"mu": g, "C": 0.5 * H}
 
 
@@ -328,6 +336,16 @@ def kl_to_standard(mu, C):
     if C.shape.rank is None or C.shape.rank < 2 or C.shape[-1] != C.shape[-2] \
             or C.shape[:-1] != mu.shape:
         raise ValueError(f"C must have shape (..., K, K) matching mu {mu.shape}; got {C.shape}")
+    if tf.executing_eagerly():                  # Cholesky reads one triangle only
+        values = C.numpy()
+        asym = np.abs(values - np.swapaxes(values, -1, -2))
+        tol = np.sqrt(np.finfo(values.dtype).eps) * max(1.0, float(np.abs(values).max(initial=0)))
+        if (asym > tol).any():
+            *batch, i, j = np.unravel_index(np.argmax(asym), asym.shape)
+            at = "".join(f"{b}, " for b in batch)
+            raise ValueError(f"C must be symmetric positive definite; found C[{at}{i}, {j}] = "
+                             f"{values[(*batch, i, j)]:g} but C[{at}{j}, {i}] = "
+                             f"{values[(*batch, j, i)]:g} (tolerance {tol:.2g})")
     try:
         L = tf.linalg.cholesky(C)
     except tf.errors.InvalidArgumentError as err:

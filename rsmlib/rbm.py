@@ -9,19 +9,38 @@ from rsmlib.partition import MAX_ENUMERATED_UNITS, binary_states
 from rsmlib.sampling import as_seed, bernoulli, split_seed
 
 
+def check_not_empty(x, name, row="row"):
+    """Raise ValueError if the batch ``x`` (a tensor) has no rows (N = 0).
+
+    An empty batch has no mean: the models reject it rather than return a silent NaN.
+    """
+    if x.shape.rank and x.shape[0] == 0:
+        raise ValueError(f"{name} must hold at least one {row}; got shape {tuple(x.shape)}")
+
+
+def check_same_rows(a, b, name_a, name_b):
+    """Raise ValueError unless the tensors ``a`` and ``b`` (paired row by row) have as many rows."""
+    if a.shape[0] is not None and b.shape[0] is not None and a.shape[0] != b.shape[0]:
+        raise ValueError(f"{name_b} must have the same number of rows as {name_a} (paired rows); "
+                         f"got {b.shape[0]} rows of {name_b} and {a.shape[0]} of {name_a}")
+
+
 def check_units(x, width, name, dtype):
     """Return ``x`` as a (N, width) tensor of ``dtype``; raise ValueError unless 0 <= x <= 1.
 
     Binary states are the usual input; values strictly between 0 and 1 are accepted as
-    probabilities (mean-field use). NaN, infinities and values outside [0, 1] are rejected.
-    Values are inspected only when running eagerly; inside a ``tf.function`` the static shape
-    is still checked.
+    probabilities (mean-field use). NaN, infinities, values outside [0, 1], empty batches and
+    non-numeric (string, complex) arrays are rejected. Values are inspected only when running
+    eagerly; inside a ``tf.function`` the static shape and dtype are still checked.
     """
     x = tf.convert_to_tensor(x)
     if x.shape.rank != 2:
         raise ValueError(f"{name} must have shape (N, {width}); got shape {x.shape}")
     if x.shape[1] is not None and x.shape[1] != width:
         raise ValueError(f"{name} must have {width} columns (one per unit); got {x.shape[1]}")
+    if not (x.dtype.is_integer or x.dtype.is_floating or x.dtype == tf.bool):
+        raise TypeError(f"{name} must hold numbers (real, integer or bool); got dtype {x.dtype.name}")
+    check_not_empty(x, name)
     if tf.executing_eagerly():
         values = x.numpy()
         bad = ~((values >= 0) & (values <= 1))
@@ -76,6 +95,7 @@ class RBM(tf.Module):
     def energy(self, v, h):
         """E(v, h) = -v·b_v - h·b_h - v W h for paired rows of v (N, K) and h (N, F); shape (N,)."""
         v, h = self._visible(v), self._hidden(h)
+        check_same_rows(v, h, "v", "h")
         return (-tf.linalg.matvec(v, self.b_v) - tf.linalg.matvec(h, self.b_h)
                 - tf.reduce_sum(tf.matmul(v, self.W) * h, axis=-1))
 
@@ -107,7 +127,7 @@ class RBM(tf.Module):
 
     def gibbs(self, v, k, seed):
         """Run k steps of block Gibbs sampling v -> h -> v from v (N, K); returns v_k (N, K)."""
-        if not isinstance(k, (int, np.integer)) or k < 0:
+        if not isinstance(k, (int, np.integer)) or isinstance(k, bool) or k < 0:
             raise ValueError(f"k must be a non-negative int (number of Gibbs steps); got {k!r}")
         v = self._visible(v)
         seeds = split_seed(seed, 2 * k) if k else None
@@ -123,9 +143,9 @@ class RBM(tf.Module):
         (approximate) likelihood gradient. Means over documents, so the step size does not
         depend on the batch size.
         """
+        v_data = self._visible(v_data, "v_data")
         v_model = tf.stop_gradient(self._visible(v_model, "v_model"))
-        return (tf.reduce_mean(self.free_energy(self._visible(v_data, "v_data")))
-                - tf.reduce_mean(self.free_energy(v_model)))
+        return tf.reduce_mean(self.free_energy(v_data)) - tf.reduce_mean(self.free_energy(v_model))
 
     def cd_update(self, v_data, v_model):
         """The hand-derived CD ascent direction (dW, db_v, db_h), from eq. rbm-dF.

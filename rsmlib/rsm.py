@@ -10,14 +10,15 @@ import numpy as np
 import tensorflow as tf
 
 from rsmlib.partition import MAX_ENUMERATED_UNITS, binary_states
+from rsmlib.rbm import check_not_empty, check_same_rows, check_units
 from rsmlib.sampling import as_seed, bernoulli, split_seed
 
 
 def check_counts(v, vocab_size, name, dtype):
     """Return ``v`` as a (N, vocab_size) tensor of ``dtype``; raise ValueError unless it holds counts.
 
-    Every entry must be a finite non-negative integer and every row (document) must hold at least
-    one word. Values are inspected only when running eagerly; inside a ``tf.function`` the static
+    The batch must hold at least one row, every entry must be a finite non-negative integer and
+    every row (document) must hold at least one word. Values are inspected only when running eagerly; inside a ``tf.function`` the static
     shape is still checked.
     """
     v = tf.convert_to_tensor(v)
@@ -29,6 +30,7 @@ def check_counts(v, vocab_size, name, dtype):
                          f"got {v.shape[1]}")
     if not (v.dtype.is_integer or v.dtype.is_floating):
         raise ValueError(f"{name} must hold numeric counts; got dtype {v.dtype.name}")
+    check_not_empty(v, name, row="document (row)")
     if tf.executing_eagerly():
         values = v.numpy()
         bad = ~(np.isfinite(values) & (values >= 0) & (values == np.round(values)))
@@ -124,13 +126,16 @@ class RSM(tf.Module):
     def _counts(self, v, name="v"):
         return check_counts(v, self.vocab_size, name, self.W.dtype)
 
+    def _hidden(self, h, name="h"):
+        return check_units(h, self.num_hidden, name, self.W.dtype)
+
     def energy(self, v, h):
         """E(V, h) = -v·b_v - v W h - D b_h·h for paired rows of v (N, K) and h (N, F); shape (N,).
 
         The energy depends on the document only through its counts v and length D = Σ_k v_k.
         """
-        v = self._counts(v)
-        h = tf.cast(h, self.W.dtype)
+        v, h = self._counts(v), self._hidden(h)
+        check_same_rows(v, h, "v", "h")
         D = tf.reduce_sum(v, axis=-1)
         return (-tf.linalg.matvec(v, self.b_v) - tf.reduce_sum(tf.matmul(v, self.W) * h, axis=-1)
                 - D * tf.linalg.matvec(h, self.b_h))
@@ -150,7 +155,7 @@ class RSM(tf.Module):
 
     def visible_logits(self, h):
         """b_v + W h, the logits of each word's softmax p(w_i = k | h); (N, F) -> (N, K)."""
-        return self.b_v + tf.matmul(tf.cast(h, self.W.dtype), self.W, transpose_b=True)
+        return self.b_v + tf.matmul(self._hidden(h), self.W, transpose_b=True)
 
     def sample_hidden(self, v, seed):
         """h ~ p(h | V), shape (N, F)."""
@@ -163,9 +168,13 @@ class RSM(tf.Module):
         dtype, a multinomial draw per row, by inverting the cumulative softmax (float64) at
         stateless uniforms. The same seed gives the same counts; they carry no gradient.
         """
+        h, D = self._hidden(h), check_lengths(D)
+        if D.shape.rank == 1 and None not in (D.shape[0], h.shape[0]) and D.shape[0] != h.shape[0]:
+            raise ValueError(f"D must be a scalar or hold one length per row of h ({h.shape[0]} "
+                             f"rows); got {D.shape[0]} lengths")
         logits = self.visible_logits(h)
         n = tf.shape(logits)[0]
-        D = tf.broadcast_to(check_lengths(D), [n])
+        D = tf.broadcast_to(D, [n])
         cdf = tf.math.cumsum(tf.nn.softmax(tf.cast(logits, tf.float64), axis=-1), axis=-1)
         max_d = tf.reduce_max(D)
         u = tf.random.stateless_uniform(tf.stack([n, max_d]), as_seed(seed), dtype=tf.float64)
@@ -197,9 +206,9 @@ class RSM(tf.Module):
         Its gradient is minus ``cd_update`` (eq. rsm-cd-loss), the factor D on b_h included.
         Means over documents, so the step size does not depend on the batch size.
         """
+        v_data = self._counts(v_data, "v_data")
         v_model = tf.stop_gradient(self._counts(v_model, "v_model"))
-        return (tf.reduce_mean(self.free_energy(self._counts(v_data, "v_data")))
-                - tf.reduce_mean(self.free_energy(v_model)))
+        return tf.reduce_mean(self.free_energy(v_data)) - tf.reduce_mean(self.free_energy(v_model))
 
     def cd_update(self, v_data, v_model):
         """The hand-derived CD ascent direction (dW, db_v, db_h)  (eq. rsm-cd-update).
