@@ -11,7 +11,6 @@ NBVAL  := -p nbval_plugin --nbval --nbval-current-env --nbval-sanitize-with test
 export TF_CPP_MIN_LOG_LEVEL := 3
 export TF_ENABLE_ONEDNN_OPTS := 0
 export PYTHONHASHSEED := 0
-export MPLBACKEND := Agg
 
 .PHONY: book test export execute clean
 
