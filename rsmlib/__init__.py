@@ -9,19 +9,29 @@ __version__ = "0.1.0"
 from rsmlib.checks import check, check_close, relative_error
 from rsmlib.datasets import load_binarized_mnist, load_mnist_digits
 from rsmlib.dlgm import DLGM
-from rsmlib.datasets import load_reuters
+from rsmlib.datasets import load_20newsgroups, load_reuters, log_counts, split_documents
 from rsmlib.gaussian import (gradient_and_hessian, kl_diagonal_to_standard,
                               kl_rank_one_to_standard, kl_to_standard, log_det_diagonal,
                               log_det_rank_one, pathwise_gradients, price_gradients,
                               rank_one_covariance, rank_one_scale, rank_one_scale_matvec,
                               sample_diagonal, sample_gaussian, sample_rank_one,
                               score_function_gradients)
-from rsmlib.partition import binary_states
+from rsmlib.evaluation import perplexity, rsm_log_probs, unigram_log_probs
+from rsmlib.partition import ais_log_partition, binary_states
+from rsmlib.training import fit_rsm
 from rsmlib.rbm import RBM
 from rsmlib.rsm import RSM, log_multinomial
 from rsmlib.sampling import as_seed, bernoulli, split_seed
 
 __all__ = [
+    "ais_log_partition",
+    "fit_rsm",
+    "load_20newsgroups",
+    "log_counts",
+    "perplexity",
+    "rsm_log_probs",
+    "split_documents",
+    "unigram_log_probs",
     "DLGM",
     "load_binarized_mnist",
     "load_mnist_digits",
