@@ -12,6 +12,7 @@ helpers of ``rsmlib.gaussian`` (chapter 4). Images are (N, D) arrays with entrie
 Every random function takes a ``seed`` (an int or an int tensor of shape (2,)).
 """
 import math
+import numbers
 
 import numpy as np
 import tensorflow as tf
@@ -49,6 +50,21 @@ def check_binary_images(name, v, width):
         raise ValueError(f"{name} must hold binary values in {{0, 1}}; found {a[r, c]:g} "
                          f"at row {r}, column {c}")
     return a
+
+
+def check_positive_int(name, value):
+    """Raise ValueError unless ``value`` is an int (not a bool) >= 1, naming ``name``."""
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+        raise ValueError(f"{name} must be a positive int; got {value!r}")
+    return int(value)
+
+
+def check_positive_number(name, value):
+    """Raise ValueError unless ``value`` is a finite real number > 0, naming ``name``."""
+    if (isinstance(value, bool) or not isinstance(value, numbers.Real)
+            or not math.isfinite(value) or value <= 0):
+        raise ValueError(f"{name} must be a positive number (and finite); got {value!r}")
+    return float(value)
 
 
 def standard_normal_noise(latent_sizes, n, seed, dtype=tf.float32):
@@ -255,6 +271,10 @@ class DLGM(tf.Module):
                  kappa=1.0, visible_mean=None, activation="tanh", seed=0, dtype=tf.float32,
                  name=None):
         super().__init__(name=name)
+        check_positive_int("num_visible", num_visible)
+        check_positive_int("hidden_size", hidden_size)
+        if activation not in _ACTIVATIONS:
+            raise ValueError(f"activation must be one of {tuple(_ACTIVATIONS)}; got {activation!r}")
         latent_sizes = tuple(int(k) for k in latent_sizes)
         if not latent_sizes or min(latent_sizes) < 1:
             raise ValueError(f"latent_sizes must be a non-empty tuple of positive ints; "
@@ -284,8 +304,11 @@ class DLGM(tf.Module):
 
         v: (B, D); one draw ξ_n = μ(v_n) + R(v_n) ε_n per image, with ε from ``seed`` or the given
         ``noise`` (a list of (B, K_l)). A sum over the batch (a scalar, nats); num_data defaults
-        to B. The training loss is F / B, an unbiased estimate of F(data) / num_data.
+        to B. The training loss is F / B, an unbiased estimate of F(data) / num_data. Called
+        eagerly it checks v like ``elbo``; inside a tf.function (the training step) it cannot.
         """
+        if tf.executing_eagerly():
+            v = check_binary_images("v", v, self.num_visible)
         v = tf.cast(v, self.dtype)
         B = tf.shape(v)[0]
         eps = self.noise(B, seed) if noise is None else noise
@@ -300,6 +323,7 @@ class DLGM(tf.Module):
         """ℒ(v_n) = E_q[ln p(v_n | h(ξ))] - KL_n ≤ ln p(v_n), (N,), with ``num_samples`` draws
         per image (no parameter prior)."""
         v = tf.constant(check_binary_images("v", v, self.num_visible), self.dtype)
+        check_positive_int("num_samples", num_samples)
         q = self.recognition(v)
         seeds = split_seed(seed, num_samples)
         total = 0.0
@@ -339,6 +363,8 @@ class DLGM(tf.Module):
         v: (B, D) minibatch in {0, 1}; num_data: the size of the training set (it weights the
         prior term). Returns the loss F(V) / B, nats per image."""
         v = check_binary_images("v", v, self.num_visible)
+        num_data = check_positive_number("num_data", num_data)
+        learning_rate = check_positive_number("learning_rate", learning_rate)
         return self.train_step_function(jit_compile)(
             tf.constant(v, self.dtype), as_seed(seed), tf.constant(float(num_data), self.dtype),
             tf.constant(float(learning_rate), self.dtype))
@@ -356,6 +382,9 @@ class DLGM(tf.Module):
         train = check_binary_images("train", train, self.num_visible)
         if test is not None:
             test = check_binary_images("test", test, self.num_visible)
+        check_positive_int("epochs", epochs)
+        check_positive_int("batch_size", batch_size)
+        check_positive_number("learning_rate", learning_rate)
         n, steps = train.shape[0], train.shape[0] // batch_size
         if steps < 1:
             raise ValueError(f"batch_size must be at most len(train) = {n}; got {batch_size}")
@@ -385,6 +414,7 @@ class DLGM(tf.Module):
 
     def sample(self, n, seed):
         """n images from the model; returns (v, p), both (n, D). See GenerativeModel.sample."""
+        check_positive_int("n", n)
         return self.generative.sample(n, seed)
 
     def impute(self, v, mask, steps, seed):
