@@ -122,16 +122,21 @@ def chapter_number(docname: str) -> int | None:
 
 
 def prefix_chapter_numbers(app, env) -> list[str]:
-    """Runs after Sphinx has (re)assigned figure numbers: (k,) becomes (N, k) in chapter N."""
+    """Runs after Sphinx has (re)assigned figure numbers: the k-th in chapter N becomes (N, k).
+
+    Without a numbered toctree Sphinx counts on across pages, so each chapter's items are
+    renumbered from 1 in their original order.
+    """
     for docname, by_type in env.toc_fignumbers.items():
         chapter = chapter_number(docname)
         if chapter is None or env.toc_secnumbers.get(docname):
             continue  # not a chapter, or already numbered by a numbered toctree
         for figtype in NUMBERED_TYPES:
             numbers = by_type.get(figtype, {})
-            for node_id, number in numbers.items():
-                if len(number) == 1:
-                    numbers[node_id] = (chapter, *number)
+            flat = sorted((number, node_id) for node_id, number in numbers.items()
+                          if len(number) == 1)
+            for k, (_, node_id) in enumerate(flat, start=1):
+                numbers[node_id] = (chapter, k)
     return []
 
 
