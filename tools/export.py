@@ -30,9 +30,8 @@ def cell_source(cell: dict) -> str:
     return "".join(source) if isinstance(source, list) else source
 
 
-def collect(chapters: Path) -> dict[str, list[tuple[str, str]]]:
-    """Map module name -> [(notebook path, cell body without the directive), ...]."""
-    modules: dict[str, list[tuple[str, str]]] = {}
+def export_cells(chapters: Path):
+    """Yield (notebook, cell index, module, body) for every export cell, in reading order."""
     for notebook in sorted(chapters.glob("*.ipynb")):
         cells = json.loads(notebook.read_text(encoding="utf-8"))["cells"]
         for index, cell in enumerate(cells):
@@ -47,8 +46,15 @@ def collect(chapters: Path) -> dict[str, list[tuple[str, str]]]:
                                  "expected '#| export <module>'")
             if match.group(1) == "__init__":
                 raise SystemExit(f"{notebook.name}, cell {index}: rsmlib/__init__.py is hand-written")
-            rel = notebook.relative_to(chapters.parent).as_posix()
-            modules.setdefault(match.group(1), []).append((rel, body.strip("\n")))
+            yield notebook, index, match.group(1), body.strip("\n")
+
+
+def collect(chapters: Path) -> dict[str, list[tuple[str, str]]]:
+    """Map module name -> [(notebook path, cell body without the directive), ...]."""
+    modules: dict[str, list[tuple[str, str]]] = {}
+    for notebook, _, module, body in export_cells(chapters):
+        rel = notebook.relative_to(chapters.parent).as_posix()
+        modules.setdefault(module, []).append((rel, body))
     return modules
 
 
