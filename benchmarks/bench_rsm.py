@@ -1,17 +1,23 @@
 """CD-1 training throughput of rsmlib's RSM against a plain NumPy baseline, in one process.
 
-    .venv/bin/python benchmarks/bench_rsm.py [--epochs 3] [--repeats 3]
+    .venv/bin/python benchmarks/bench_rsm.py [--epochs 5] [--rounds 3]
 
 Data: the 395 Reuters stories of the `lda` package (K = 4258 words); F = 50 hidden units;
 batch 100; CD-1 with momentum SGD. The baseline is the update as the widely copied NumPy RSM
 codes write it: hidden probabilities by matrix products, and the negative documents sampled with
-one `np.random.multinomial` call per document in a Python loop. Both run the same number of
-epochs over the same documents, in this process, one after the other; the figure reported is
-documents per second (best of --repeats), and the ratio rsmlib / NumPy.
+one `np.random.multinomial` call per document in a Python loop.
+
+What is timed, in --rounds interleaved rounds (median over rounds reported):
+* rsmlib, steady state: ``fit_rsm`` for 1 + --epochs epochs minus ``fit_rsm`` for 1 epoch, from
+  the same start, so that the one-off cost of tracing the training step cancels; documents per
+  second over those --epochs epochs. The one-off cost (first epoch minus a steady epoch) is
+  printed too.
+* NumPy: --epochs epochs of the baseline (it has nothing to trace).
 
 Also printed: the matrix-multiply bound (about 2 MFLOP per document per CD-1 step, divided by
-the measured float32 GEMM rate of this machine) and the time to compute a held-out perplexity
-with AIS. Record the output, with the machine's load, in benchmarks/RESULTS.md.
+the float32 GEMM rate of this machine, measured here), a breakdown of one rsmlib CD-1 step into
+its pieces, and the time to compute a held-out perplexity with AIS. Record the output, with the
+machine's load, in benchmarks/RESULTS.md.
 """
 import argparse
 import os
@@ -53,54 +59,106 @@ def numpy_cd1_epoch(W, b_v, b_h, vel, docs, rng):
             param += velocity
 
 
-def gemm_gflops(repeats=20):
-    a = tf.random.stateless_normal([BATCH, 4258], [0, 1])
-    b = tf.random.stateless_normal([4258, F], [0, 2])
-    f = tf.function(lambda: tf.matmul(a, b))
-    f()
+def time_fit(docs, epochs, seed):
+    model = RSM(docs.shape[1], F, seed=seed, init_scale=0.01)
     start = time.perf_counter()
-    for _ in range(repeats):
-        f().numpy()
-    seconds = (time.perf_counter() - start) / repeats
-    return 2 * BATCH * 4258 * F / seconds / 1e9
+    fit_rsm(model, docs, epochs=epochs, batch_size=BATCH, learning_rate=LR, seed=seed,
+            progress=False)
+    return time.perf_counter() - start
+
+
+def time_numpy(docs, epochs, seed):
+    rng = np.random.default_rng(seed)
+    K = docs.shape[1]
+    W = (0.01 * rng.standard_normal((K, F))).astype(np.float32)
+    b_v, b_h = np.zeros(K, np.float32), np.zeros(F, np.float32)
+    vel = [np.zeros_like(W), np.zeros_like(b_v), np.zeros_like(b_h)]
+    start = time.perf_counter()
+    for _ in range(epochs):
+        numpy_cd1_epoch(W, b_v, b_h, vel, docs, rng)
+    return time.perf_counter() - start
+
+
+def gemm_gflops(K, repeats=50):
+    """float32 rate of the step's (100, K) x (K, 50) product, inside one tf.function."""
+    a = tf.random.stateless_normal([BATCH, K], [0, 1])
+    b = tf.random.stateless_normal([K, F], [0, 2])
+
+    @tf.function
+    def products():
+        total = tf.zeros([BATCH, F])
+        for _ in tf.range(repeats):
+            total += tf.matmul(a, b)
+        return total
+
+    products()
+    start = time.perf_counter()
+    products().numpy()
+    return 2 * BATCH * K * F * repeats / (time.perf_counter() - start) / 1e9
+
+
+def step_breakdown(docs, repeats=30):
+    """Milliseconds per batch of 100 of the pieces of one CD-1 step, each in its own tf.function."""
+    model = RSM(docs.shape[1], F, seed=0, init_scale=0.01)
+    v = tf.constant(docs[:BATCH])
+    D = tf.cast(tf.reduce_sum(v, -1), tf.int32)
+    seed = tf.constant([1, 2], tf.int64)
+    h = model.sample_hidden(v, seed)
+    v_k = model.sample_visible(h, D, seed)
+
+    def loss_and_gradient():
+        with tf.GradientTape() as tape:
+            loss = model.cd_loss(v, v_k)
+        return tape.gradient(loss, model.parameters)[0]
+
+    pieces = {"h ~ p(h|v)  (one product)": lambda: model.sample_hidden(v, seed),
+              "v ~ p(v|h)  (one product + sampling)": lambda: model.sample_visible(h, D, seed),
+              "  of which the logits b_v + W h": lambda: model.visible_logits(h),
+              "cd_loss and its gradient  (four products)": loss_and_gradient}
+    out = {}
+    for name, fn in pieces.items():
+        fn = tf.function(fn)
+        fn()
+        start = time.perf_counter()
+        for _ in range(repeats):
+            result = fn()
+        result.numpy()
+        out[name] = 1e3 * (time.perf_counter() - start) / repeats
+    return out
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--epochs", type=int, default=3)
-    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--epochs", type=int, default=5)
+    parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
     docs = load_reuters().counts.astype(np.float32)
     n, K = docs.shape
-    total = n * args.epochs
+    print(f"machine load average at the start (1, 5, 15 min): {os.getloadavg()}")
 
-    tf_rates, np_rates = [], []
-    for r in range(args.repeats):
-        model = RSM(K, F, seed=r, init_scale=0.01)
-        fit_rsm(model, docs, epochs=1, batch_size=BATCH, learning_rate=LR, seed=r,
-                progress=False)  # warm-up: traces the training step
-        start = time.perf_counter()
-        fit_rsm(model, docs, epochs=args.epochs, batch_size=BATCH, learning_rate=LR, seed=r,
-                progress=False)
-        tf_rates.append(total / (time.perf_counter() - start))
+    tf_rates, np_rates, one_off = [], [], []
+    for r in range(args.rounds):
+        first = time_fit(docs, 1, seed=r)
+        longer = time_fit(docs, 1 + args.epochs, seed=r)
+        steady = (longer - first) / args.epochs                   # seconds per epoch
+        tf_rates.append(n / steady)
+        one_off.append(first - steady)
+        np_rates.append(n * args.epochs / time_numpy(docs, args.epochs, seed=r))
 
-        rng = np.random.default_rng(r)
-        W = (0.01 * rng.standard_normal((K, F))).astype(np.float32)
-        b_v, b_h = np.zeros(K, np.float32), np.zeros(F, np.float32)
-        vel = [np.zeros_like(W), np.zeros_like(b_v), np.zeros_like(b_h)]
-        start = time.perf_counter()
-        for _ in range(args.epochs):
-            numpy_cd1_epoch(W, b_v, b_h, vel, docs, rng)
-        np_rates.append(total / (time.perf_counter() - start))
-
-    best_tf, best_np = max(tf_rates), max(np_rates)
-    gflops = gemm_gflops()
-    bound = gflops * 1e9 / 2.1e6
-    print(f"rsmlib fit_rsm CD-1:       {best_tf:8.0f} documents/s")
-    print(f"NumPy baseline CD-1:       {best_np:8.0f} documents/s")
-    print(f"ratio rsmlib / NumPy:      {best_tf / best_np:8.1f}x")
-    print(f"float32 GEMM rate:         {gflops:8.1f} GFLOP/s -> matmul bound {bound:.0f} documents/s "
-          f"(rsmlib reaches {100 * best_tf / bound:.0f}% of it)")
+    rate_tf, rate_np = np.median(tf_rates), np.median(np_rates)
+    gflops = gemm_gflops(K)
+    bound = gflops * 1e9 / (5 * 2 * K * F)                      # five (100, K) x (K, F) products
+    print(f"rsmlib fit_rsm CD-1, steady state: {rate_tf:8.0f} documents/s "
+          f"(rounds: {', '.join(f'{x:.0f}' for x in tf_rates)})")
+    print(f"NumPy baseline CD-1:               {rate_np:8.0f} documents/s "
+          f"(rounds: {', '.join(f'{x:.0f}' for x in np_rates)})")
+    print(f"ratio rsmlib / NumPy:              {rate_tf / rate_np:8.2f}x")
+    print(f"one-off cost of a fit_rsm call (tracing the step): {np.median(one_off):.2f} s")
+    print(f"float32 GEMM rate ((100, {K}) x ({K}, {F})): {gflops:.1f} GFLOP/s -> matmul bound "
+          f"{bound:.0f} documents/s (rsmlib reaches {100 * rate_tf / bound:.0f}% of it)")
+    print("one CD-1 step, by piece (ms per batch of 100):")
+    for name, ms in step_breakdown(docs).items():
+        print(f"  {name:45s} {ms:6.2f}")
 
     train, held_out = split_documents(load_reuters().counts, 0.2, seed=0)
     model = RSM(K, F, seed=0, init_scale=0.01)
@@ -112,7 +170,7 @@ def main():
     print(f"held-out perplexity with AIS (79 documents, {len(np.unique(held_out.sum(1)))} lengths, "
           f"16 runs x 500 temperatures, F = {F}): {seconds:.0f} s "
           f"(perplexity {perplexity(log_p, held_out.sum(1)):.0f} for an untrained model)")
-    print(f"machine load average (1, 5, 15 min): {os.getloadavg()}")
+    print(f"machine load average at the end (1, 5, 15 min): {os.getloadavg()}")
 
 
 if __name__ == "__main__":

@@ -21,7 +21,7 @@ from rsmlib.partition import ais_log_partition, binary_states
 from rsmlib.training import fit_rsm
 from rsmlib.rbm import RBM
 from rsmlib.rsm import RSM, log_multinomial
-from rsmlib.sampling import as_seed, bernoulli, split_seed
+from rsmlib.sampling import as_seed, bernoulli, multinomial_counts, split_seed
 
 __all__ = [
     "ais_log_partition",
@@ -50,6 +50,7 @@ __all__ = [
     "log_det_diagonal",
     "log_det_rank_one",
     "log_multinomial",
+    "multinomial_counts",
     "pathwise_gradients",
     "price_gradients",
     "rank_one_covariance",

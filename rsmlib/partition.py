@@ -22,7 +22,7 @@ def binary_states(n, dtype=tf.float64):
     return tf.constant(bits, dtype=dtype)
 
 
-from rsmlib.sampling import as_seed  # noqa: E402  (AIS is added to this module in chapter 3)
+from rsmlib.sampling import as_seed, multinomial_counts  # noqa: E402  (AIS is added to this module in chapter 3)
 
 
 def ais_log_partition(model, D, *, num_runs, num_betas, seed, base_log_probs=None):
@@ -85,17 +85,7 @@ def _ais_runs(W, b_v, b_h, b_a, D, betas, seeds):
     """
     C, K = tf.shape(D)[0], tf.shape(W)[0]
     Df = tf.cast(D, tf.float32)[:, None]
-    max_d = tf.reduce_max(D)
-    used = tf.sequence_mask(D, max_d, dtype=tf.float32)
-
-    def sample_words(logits, seed):
-        cdf = tf.math.cumsum(tf.nn.softmax(logits, axis=-1), axis=-1)
-        u = tf.random.stateless_uniform(tf.stack([C, max_d]), seed, dtype=tf.float32)
-        words = tf.minimum(tf.searchsorted(cdf, u * cdf[:, -1:], side="right"), K - 1)
-        return tf.math.bincount(tf.cast(words, tf.int32), weights=used, minlength=K,
-                                maxlength=K, axis=-1)
-
-    v = sample_words(tf.broadcast_to(b_a, tf.stack([C, K])), seeds[0])     # exact sample of p_0
+    v = multinomial_counts(tf.broadcast_to(b_a, tf.stack([C, K])), D, seeds[0])  # exact, from p_0
     delta_bias = b_v - b_a
     log_w = tf.zeros([C], tf.float64)
     for i in tf.range(1, tf.size(betas)):
@@ -109,5 +99,5 @@ def _ais_runs(W, b_v, b_h, b_a, D, betas, seeds):
         u = tf.random.stateless_uniform(tf.shape(x), seeds[2 * i - 1], dtype=tf.float32)
         h = tf.cast(u < tf.sigmoid(beta * x), tf.float32)
         logits = (1 - beta) * b_a + beta * (b_v + tf.matmul(h, W, transpose_b=True))
-        v = sample_words(logits, seeds[2 * i])
+        v = multinomial_counts(logits, D, seeds[2 * i])
     return log_w

@@ -11,7 +11,7 @@ import tensorflow as tf
 
 from rsmlib.partition import MAX_ENUMERATED_UNITS, binary_states
 from rsmlib.rbm import check_not_empty, check_same_rows, check_units
-from rsmlib.sampling import as_seed, bernoulli, split_seed
+from rsmlib.sampling import as_seed, bernoulli, multinomial_counts, split_seed
 
 
 def check_counts(v, vocab_size, name, dtype):
@@ -165,25 +165,14 @@ class RSM(tf.Module):
         """Counts of D_n words drawn independently from softmax(b_v + W h_n), for each row n.
 
         h (N, F); D an int or (N,) ints (words per document). Returns counts (N, K) in the model's
-        dtype, a multinomial draw per row, by inverting the cumulative softmax (float64) at
-        stateless uniforms. The same seed gives the same counts; they carry no gradient.
+        dtype, a multinomial draw per row (``multinomial_counts``). The same seed gives the same
+        counts; they carry no gradient.
         """
         h, D = self._hidden(h), check_lengths(D)
         if D.shape.rank == 1 and None not in (D.shape[0], h.shape[0]) and D.shape[0] != h.shape[0]:
             raise ValueError(f"D must be a scalar or hold one length per row of h ({h.shape[0]} "
                              f"rows); got {D.shape[0]} lengths")
-        logits = self.visible_logits(h)
-        n = tf.shape(logits)[0]
-        D = tf.broadcast_to(D, [n])
-        cdf = tf.math.cumsum(tf.nn.softmax(tf.cast(logits, tf.float64), axis=-1), axis=-1)
-        max_d = tf.reduce_max(D)
-        u = tf.random.stateless_uniform(tf.stack([n, max_d]), as_seed(seed), dtype=tf.float64)
-        words = tf.minimum(tf.searchsorted(cdf, u * cdf[:, -1:], side="right"),
-                           self.vocab_size - 1)
-        used = tf.sequence_mask(D, max_d, dtype=tf.float64)      # the first D_n draws of row n
-        counts = tf.math.bincount(tf.cast(words, tf.int32), weights=used,
-                                  minlength=self.vocab_size, maxlength=self.vocab_size, axis=-1)
-        return tf.stop_gradient(tf.cast(counts, self.W.dtype))
+        return multinomial_counts(self.visible_logits(h), D, seed)
 
     def gibbs(self, v, k, seed):
         """Run k steps of block Gibbs sampling V -> h -> V from counts v (N, K), keeping each D_n.

@@ -3,10 +3,12 @@ import itertools
 
 import numpy as np
 import pytest
+from scipy import stats
 import tensorflow as tf
 
 from rsmlib import RSM, binary_states, log_multinomial, relative_error
 from rsmlib.rsm import check_counts, free_energy
+from rsmlib.sampling import multinomial_counts
 
 K, F = 4, 3
 
@@ -194,3 +196,27 @@ def test_integer_counts_are_accepted_and_the_pure_formula_takes_expected_counts(
     with pytest.raises(ValueError):
         model.free_energy(expected_counts)
     assert free_energy(expected_counts, *model.parameters).shape == (len(docs),)
+
+
+@pytest.mark.parametrize("dtype", [tf.float32, tf.float64])
+def test_multinomial_counts_is_exact_down_to_rare_words(dtype):
+    # 40 words with probabilities from 0.3 down to 1e-6; 10 million draws pooled over 2,000 rows
+    p = np.geomspace(1.0, 3e-6, 40)
+    p /= p.sum()
+    logits = tf.broadcast_to(tf.constant(np.log(p), dtype), [2000, 40])
+    counts = multinomial_counts(logits, 5000, seed=[3, 4])
+    assert counts.dtype == dtype and np.all(tf.reduce_sum(counts, -1) == 5000)
+    pooled = counts.numpy().sum(0)
+    expected = pooled.sum() * p
+    assert expected.min() > 5           # every cell large enough for the chi-square test
+    assert stats.chisquare(pooled, expected).pvalue > 1e-3
+    assert np.array_equal(counts, multinomial_counts(logits, 5000, seed=[3, 4]))
+
+
+def test_multinomial_counts_rows_are_independent():
+    # Uniform over 200,000 words: 1,600 independent draws share a word about 6 times. A sampler
+    # whose rows reuse each other's random numbers (TensorFlow 2.21's CPU categorical kernel
+    # does, across its thread shards) repeats hundreds.
+    counts = multinomial_counts(tf.zeros([16, 200_000]), 100, seed=[5, 6]).numpy()
+    assert np.all(counts.sum(1) == 100)
+    assert np.sum(counts) - np.sum(counts > 0) < 25
