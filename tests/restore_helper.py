@@ -2,16 +2,33 @@
 
 Usage: python tests/restore_helper.py {rsm|dlgm} CHECKPOINT_DIR OUT.npz
 Builds the same data and model as the test (with a *different* initial seed, so that everything
-must come from the checkpoint), resumes the run to its last epoch and saves the parameters.
+must come from the checkpoint), resumes the run to its last epoch and saves the parameters, with
+SOURCE_DIGEST, a digest of rsmlib/*.py taken when this interpreter imported rsmlib. The test
+compares it with its own: a library re-exported on disk between the two imports (another session
+running tools/export.py) is then reported as such, not as a numerical mismatch.
 """
+import hashlib
 import os
 import sys
+from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 import numpy as np  # noqa: E402
 
+import rsmlib  # noqa: E402
 from rsmlib import DLGM, RSM  # noqa: E402
 from rsmlib.training import fit_rsm  # noqa: E402
+
+
+def _source_digest():
+    """sha256 over the package's source files (rsmlib/*.py), as they are on disk now."""
+    digest = hashlib.sha256()
+    for path in sorted(Path(rsmlib.__file__).parent.glob("*.py")):
+        digest.update(path.name.encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()
+
+
+SOURCE_DIGEST = _source_digest()  # taken right after importing rsmlib
 
 EPOCHS = 4
 RSM_ARGS = dict(batch_size=10, learning_rate=0.05, seed=3, progress=False, persistent=True,
@@ -47,7 +64,8 @@ def main(kind, checkpoint_dir, out):
         history = model.fit(images(), EPOCHS, checkpoint_dir=checkpoint_dir, **DLGM_ARGS)
         params = model.variables
     np.savez(out, *[p.numpy() for p in params],
-             history=np.asarray(history.get("reconstruction_error", history.get("train"))))
+             history=np.asarray(history.get("reconstruction_error", history.get("train"))),
+             source_digest=np.asarray(SOURCE_DIGEST))
 
 
 if __name__ == "__main__":
