@@ -11,8 +11,10 @@ precision C_l⁻¹ = D_l + u_l u_lᵀ (eq. rank-one-precision), sampled as ξ = 
 helpers of ``rsmlib.gaussian`` (chapter 4). Images are (N, D) arrays with entries in {0, 1}.
 Every random function takes a ``seed`` (an int or an int tensor of shape (2,)).
 """
+import json
 import math
 import numbers
+import os
 
 import numpy as np
 import tensorflow as tf
@@ -283,6 +285,7 @@ class DLGM(tf.Module):
             raise ValueError(f"kappa must be a positive prior variance; got {kappa}")
         self.num_visible, self.latent_sizes = int(num_visible), latent_sizes
         self.covariance, self.dtype = covariance, tf.as_dtype(dtype)
+        self.hidden_size, self.kappa, self.activation = int(hidden_size), float(kappa), activation
         s = split_seed(seed, 2)
         self.generative = GenerativeModel(num_visible, latent_sizes, hidden_size, kappa,
                                           visible_mean, activation, s[0], dtype)
@@ -376,7 +379,10 @@ class DLGM(tf.Module):
         Returns a history dict: "train", the mean loss F/B of each epoch (nats per image), and
         with ``test``, "test_elbo", its mean one-sample ELBO after each epoch. With
         ``checkpoint_dir`` it saves a tf.train.Checkpoint (parameters and Adam state) after every
-        epoch and first resumes from the latest checkpoint found there. ``progress``: tqdm bar.
+        epoch and first resumes from the latest checkpoint found there. The run's arguments are
+        saved beside it (run.json): a checkpoint of another run (model shape, number of images,
+        batch_size, seed or learning_rate; ``epochs`` may grow), or one that cannot be read, is
+        refused with an error and left untouched. ``progress``: tqdm bar.
         """
         from tqdm import tqdm
         train = check_binary_images("train", train, self.num_visible)
@@ -392,10 +398,15 @@ class DLGM(tf.Module):
         step = self.train_step_function(jit_compile)
         manager, first_epoch = None, 0
         if checkpoint_dir is not None:
+            checkpoint_dir = os.fspath(checkpoint_dir)
+            run = {"num_visible": self.num_visible, "latent_sizes": list(self.latent_sizes),
+                   "hidden_size": self.hidden_size, "covariance": self.covariance,
+                   "activation": self.activation, "kappa": self.kappa, "dtype": self.dtype.name,
+                   "images": n, "batch_size": int(batch_size),
+                   "seed": as_seed(seed).numpy().tolist(), "learning_rate": float(learning_rate)}
             checkpoint = tf.train.Checkpoint(model=self)
             manager = tf.train.CheckpointManager(checkpoint, checkpoint_dir, max_to_keep=2)
-            if manager.latest_checkpoint:
-                checkpoint.restore(manager.latest_checkpoint).assert_consumed()
+            if _resume(checkpoint, manager, checkpoint_dir, run):
                 first_epoch = int(self.step_count.numpy()) // steps
         history = {"train": [], "test_elbo": []}
         for epoch in tqdm(range(first_epoch, epochs), disable=not progress, desc="epochs"):
@@ -408,7 +419,11 @@ class DLGM(tf.Module):
             history["train"].append(float(tf.reduce_mean(losses)))
             if test is not None:
                 history["test_elbo"].append(float(tf.reduce_mean(self.elbo(test, s[2]))))
-            if manager is not None:
+            if manager is not None:  # run.json first: checkpoint files never lie without it
+                os.makedirs(checkpoint_dir, exist_ok=True)
+                if not os.path.exists(os.path.join(checkpoint_dir, "run.json")):
+                    with open(os.path.join(checkpoint_dir, "run.json"), "w") as f:
+                        json.dump(run, f, indent=1)
                 manager.save(checkpoint_number=epoch + 1)
         return history
 
@@ -425,6 +440,38 @@ class DLGM(tf.Module):
         """Importance-sampling estimate of ln p(v) and its standard error; see
         ``importance_log_likelihood`` (eq. is-estimate)."""
         return importance_log_likelihood(self, v, num_samples, seed, batch_size)
+
+
+def _resume(checkpoint, manager, checkpoint_dir, run):
+    """Restore the latest checkpoint of ``checkpoint_dir`` into ``checkpoint`` if there is one;
+    return whether there was. Like ``rsmlib.training``'s: refuses, leaving the directory
+    untouched, a checkpoint of another run (its run.json differs from ``run``), checkpoint files
+    without run.json, and run.json without a readable checkpoint."""
+    run_file = os.path.join(checkpoint_dir, "run.json")
+    if not os.path.exists(run_file):
+        if manager.latest_checkpoint or (os.path.isdir(checkpoint_dir) and any(
+                name.startswith("ckpt-") for name in os.listdir(checkpoint_dir))):
+            raise ValueError(f"checkpoint_dir {checkpoint_dir!r} holds checkpoint files but no "
+                             f"run.json; refusing to overwrite it")
+        return False
+    with open(run_file) as f:
+        saved_run = json.load(f)
+    differences = {key: (saved_run.get(key), value) for key, value in run.items()
+                   if saved_run.get(key) != value}
+    if differences:
+        listed = ", ".join(f"{k}: saved {a!r}, now {b!r}" for k, (a, b) in differences.items())
+        raise ValueError(f"checkpoint_dir {checkpoint_dir!r} holds a checkpoint of another run "
+                         f"({listed}); use another directory to train differently")
+    if manager.latest_checkpoint is None:
+        raise ValueError(f"checkpoint_dir {checkpoint_dir!r} has run.json but no readable "
+                         f"checkpoint (is its 'checkpoint' state file damaged?); refusing to "
+                         f"overwrite it")
+    try:
+        checkpoint.restore(manager.latest_checkpoint).assert_consumed()
+    except Exception as error:
+        raise ValueError(f"the checkpoint {manager.latest_checkpoint!r} cannot be restored: "
+                         f"{type(error).__name__}: {error}") from error
+    return True
 
 
 def importance_log_likelihood(model, v, num_samples, seed, batch_size=20):

@@ -12,7 +12,7 @@ import pytest
 import tensorflow as tf
 
 import restore_helper as H
-from rsmlib import RBM, RSM
+from rsmlib import DLGM, RBM, RSM
 from rsmlib.partition import ais_log_partition
 from rsmlib.training import fit_rsm
 
@@ -89,9 +89,9 @@ def saved_run(tmp_path):
     return ckpt
 
 
-def expect_refusal(ckpt, call, match="checkpoint"):
+def expect_refusal(ckpt, call, match="checkpoint", error=Exception):
     before = snapshot(ckpt)
-    with pytest.raises(Exception, match=match):
+    with pytest.raises(error, match=match):
         call()
     assert snapshot(ckpt) == before, "a refused checkpoint directory was modified"
 
@@ -152,13 +152,56 @@ def test_a_corrupt_checkpoint_gives_a_clear_error_and_is_left_untouched(saved_ru
                    match=r"(?i)checkpoint|history\.npz")
 
 
-def test_a_mismatched_dlgm_checkpoint_is_refused(tmp_path):
+@pytest.fixture
+def saved_dlgm_run(tmp_path):
+    """A checkpoint directory holding epochs 1 and 2 of the helper's DLGM run (and its run.json)."""
     ckpt = tmp_path / "dlgm"
-    H.new_dlgm().fit(H.images(), 1, checkpoint_dir=str(ckpt), **H.DLGM_ARGS)
-    from rsmlib import DLGM
-    other = DLGM(10, (4,), hidden_size=5, seed=0)
-    expect_refusal(ckpt, lambda: other.fit(H.images(), 2, checkpoint_dir=str(ckpt),
-                                           **H.DLGM_ARGS), match=r"(?i)checkpoint|shape")
+    H.new_dlgm().fit(H.images(), 2, checkpoint_dir=str(ckpt), **H.DLGM_ARGS)
+    assert (ckpt / "run.json").exists()
+    return ckpt
+
+
+def resume_dlgm(ckpt, model=H.new_dlgm, images=H.images, **change):
+    return lambda: model().fit(images(), H.EPOCHS, checkpoint_dir=str(ckpt),
+                               **{**H.DLGM_ARGS, **change})
+
+
+@pytest.mark.parametrize("key, change", [
+    ("batch_size", dict(batch_size=20)),     # 8 saved steps // 2 would silently resume at epoch 4
+    ("seed", dict(seed=4)),
+    ("learning_rate", dict(learning_rate=0.01)),
+    ("images", dict(images=lambda: H.images()[:30])),
+    ("latent_sizes", dict(model=lambda: DLGM(10, (4,), hidden_size=5))),
+    ("hidden_size", dict(model=lambda: DLGM(10, (3,), hidden_size=6))),
+    ("covariance", dict(model=lambda: DLGM(10, (3,), hidden_size=5, covariance="diagonal"))),
+], ids=lambda x: x if isinstance(x, str) else None)
+def test_a_dlgm_checkpoint_of_another_run_is_refused_naming_the_argument(saved_dlgm_run, key,
+                                                                         change):
+    expect_refusal(saved_dlgm_run, resume_dlgm(saved_dlgm_run, **change), error=ValueError,
+                   match=rf"checkpoint of another run \(.*\b{key}: saved ")
+
+
+def _remove_run_json(ckpt):
+    (Path(ckpt) / "run.json").unlink()
+
+
+@pytest.mark.parametrize("corrupt, match", [
+    pytest.param(_remove_run_json, "checkpoint files but no run.json", id="missing-run-json"),
+    pytest.param(_garble_state, "run.json but no readable checkpoint", id="garbled-state-file"),
+    pytest.param(_truncate("ckpt-2.data-*"), "cannot be restored", id="truncated-data"),
+    pytest.param(_truncate("ckpt-2.index"), "cannot be restored", id="truncated-index"),
+])
+def test_a_corrupt_dlgm_checkpoint_gives_a_clear_error_and_is_left_untouched(saved_dlgm_run,
+                                                                             corrupt, match):
+    corrupt(saved_dlgm_run)
+    expect_refusal(saved_dlgm_run, resume_dlgm(saved_dlgm_run), error=ValueError, match=match)
+
+
+def test_a_dlgm_checkpoint_resumes_with_the_same_arguments(saved_dlgm_run):
+    model = H.new_dlgm(seed=99)              # another initialisation: restored from the checkpoint
+    history = model.fit(H.images(), H.EPOCHS, checkpoint_dir=str(saved_dlgm_run),
+                        test=H.images()[:5], **H.DLGM_ARGS)   # `test` is not part of the run
+    assert len(history["train"]) == H.EPOCHS - 2 and int(model.step_count) == 4 * H.EPOCHS
 
 
 # --- determinism ----------------------------------------------------------------------------------
