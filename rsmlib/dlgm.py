@@ -22,6 +22,7 @@ import tensorflow as tf
 from rsmlib.gaussian import (kl_diagonal_to_standard, kl_rank_one_to_standard,
                              log_det_diagonal, log_det_rank_one, rank_one_scale_matvec)
 from rsmlib.sampling import as_seed, split_seed
+from rsmlib.training import resume_checkpoint
 
 COVARIANCES = ("diagonal", "rank_one")
 _LOG_2PI = math.log(2.0 * math.pi)
@@ -406,7 +407,7 @@ class DLGM(tf.Module):
                    "seed": as_seed(seed).numpy().tolist(), "learning_rate": float(learning_rate)}
             checkpoint = tf.train.Checkpoint(model=self)
             manager = tf.train.CheckpointManager(checkpoint, checkpoint_dir, max_to_keep=2)
-            if _resume(checkpoint, manager, checkpoint_dir, run):
+            if resume_checkpoint(checkpoint, manager, checkpoint_dir, run):
                 first_epoch = int(self.step_count.numpy()) // steps
         history = {"train": [], "test_elbo": []}
         for epoch in tqdm(range(first_epoch, epochs), disable=not progress, desc="epochs"):
@@ -440,38 +441,6 @@ class DLGM(tf.Module):
         """Importance-sampling estimate of ln p(v) and its standard error; see
         ``importance_log_likelihood`` (eq. is-estimate)."""
         return importance_log_likelihood(self, v, num_samples, seed, batch_size)
-
-
-def _resume(checkpoint, manager, checkpoint_dir, run):
-    """Restore the latest checkpoint of ``checkpoint_dir`` into ``checkpoint`` if there is one;
-    return whether there was. Like ``rsmlib.training``'s: refuses, leaving the directory
-    untouched, a checkpoint of another run (its run.json differs from ``run``), checkpoint files
-    without run.json, and run.json without a readable checkpoint."""
-    run_file = os.path.join(checkpoint_dir, "run.json")
-    if not os.path.exists(run_file):
-        if manager.latest_checkpoint or (os.path.isdir(checkpoint_dir) and any(
-                name.startswith("ckpt-") for name in os.listdir(checkpoint_dir))):
-            raise ValueError(f"checkpoint_dir {checkpoint_dir!r} holds checkpoint files but no "
-                             f"run.json; refusing to overwrite it")
-        return False
-    with open(run_file) as f:
-        saved_run = json.load(f)
-    differences = {key: (saved_run.get(key), value) for key, value in run.items()
-                   if saved_run.get(key) != value}
-    if differences:
-        listed = ", ".join(f"{k}: saved {a!r}, now {b!r}" for k, (a, b) in differences.items())
-        raise ValueError(f"checkpoint_dir {checkpoint_dir!r} holds a checkpoint of another run "
-                         f"({listed}); use another directory to train differently")
-    if manager.latest_checkpoint is None:
-        raise ValueError(f"checkpoint_dir {checkpoint_dir!r} has run.json but no readable "
-                         f"checkpoint (is its 'checkpoint' state file damaged?); refusing to "
-                         f"overwrite it")
-    try:
-        checkpoint.restore(manager.latest_checkpoint).assert_consumed()
-    except Exception as error:
-        raise ValueError(f"the checkpoint {manager.latest_checkpoint!r} cannot be restored: "
-                         f"{type(error).__name__}: {error}") from error
-    return True
 
 
 def importance_log_likelihood(model, v, num_samples, seed, batch_size=20):

@@ -38,19 +38,7 @@ def ais_log_partition(model, D, *, num_runs, num_betas, seed, base_log_probs=Non
     Returns (log_Z, stderr), each of D's shape: the estimate log(mean w) + log Z_A and the delta-
     method standard error std(w) / (sqrt(num_runs) mean(w)) of that log.
     """
-    from rsmlib.rsm import RSM  # here, not at the top: rsm.py itself imports this module
-
-    if not isinstance(model, RSM):
-        raise TypeError(f"model must be an RSM; got {type(model).__name__}")
-    for arg, value, low in (("num_runs", num_runs, 2), ("num_betas", num_betas, 2)):
-        if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < low:
-            raise ValueError(f"{arg} must be an int >= {low}; got {value!r}")
-    lengths = np.atleast_1d(np.asarray(D))
-    if lengths.ndim != 1 or lengths.size == 0 or lengths.dtype.kind not in "iuf":
-        raise ValueError(f"D must be a positive int or a non-empty 1-D sequence of them; got {D!r}")
-    if not (np.all(np.isfinite(lengths.astype(float))) and np.all(lengths == np.round(lengths))
-            and np.all(lengths >= 1)):
-        raise ValueError(f"D must hold document lengths, whole numbers >= 1; got {lengths!r}")
+    lengths = _check_lengths_and_runs(model, D, num_runs=num_runs, num_betas=num_betas)
     b_a = model.b_v if base_log_probs is None else tf.convert_to_tensor(base_log_probs, model.W.dtype)
     if b_a.shape != model.b_v.shape:
         raise ValueError(f"base_log_probs must have shape {tuple(model.b_v.shape)}; "
@@ -62,18 +50,40 @@ def ais_log_partition(model, D, *, num_runs, num_betas, seed, base_log_probs=Non
     betas = tf.linspace(tf.constant(0.0, tf.float32), 1.0, num_betas)
     seeds = tf.random.experimental.stateless_split(as_seed(seed), 2 * num_betas)
     log_w = _ais_runs(*params, tf.constant(chains_D), betas, seeds)
-    log_w = tf.reshape(log_w, [lengths.size, num_runs])
-    log_mean_w = tf.reduce_logsumexp(log_w, axis=1) - np.log(num_runs)
+    log_mean_w, stderr = _log_mean_and_stderr(tf.reshape(log_w, [lengths.size, num_runs]))
+    log_z_a = lengths * float(tf.reduce_logsumexp(tf.cast(b_a, tf.float64))) \
+        + model.num_hidden * np.log(2.0)
+    log_z = log_mean_w + log_z_a
+    return (float(log_z[0]), float(stderr[0])) if np.ndim(D) == 0 else (log_z, stderr)
+
+
+def _check_lengths_and_runs(model, D, **counts):
+    """The checks shared by the AIS estimators; returns the lengths D as a 1-D int64 array."""
+    from rsmlib.rsm import RSM  # here, not at the top: rsm.py itself imports this module
+
+    if not isinstance(model, RSM):
+        raise TypeError(f"model must be an RSM; got {type(model).__name__}")
+    for arg, value in counts.items():
+        low = 1 if arg == "gibbs_steps" else 2
+        if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < low:
+            raise ValueError(f"{arg} must be an int >= {low}; got {value!r}")
+    lengths = np.atleast_1d(np.asarray(D))
+    if lengths.ndim != 1 or lengths.size == 0 or lengths.dtype.kind not in "iuf":
+        raise ValueError(f"D must be a positive int or a non-empty 1-D sequence of them; got {D!r}")
+    if not (np.all(np.isfinite(lengths.astype(float))) and np.all(lengths == np.round(lengths))
+            and np.all(lengths >= 1)):
+        raise ValueError(f"D must hold document lengths, whole numbers >= 1; got {lengths!r}")
+    return lengths.astype(np.int64)
+
+
+def _log_mean_and_stderr(log_w):
+    """log(mean w) over the runs (last axis) of log-weights (L, R), and its delta-method standard
+    error std(w) / (sqrt(R) mean(w)); two float64 arrays (L,)."""
+    runs = log_w.shape[-1]
+    log_mean_w = tf.reduce_logsumexp(log_w, axis=-1) - np.log(runs)
     w = tf.exp(log_w - log_mean_w[:, None])                                  # w / mean(w)
-    stderr = tf.math.reduce_std(w, axis=1) * np.sqrt(num_runs / (num_runs - 1)) / np.sqrt(num_runs)
-    F = model.num_hidden
-    log_z_a = tf.cast(lengths, tf.float64) * tf.cast(tf.reduce_logsumexp(b_a), tf.float64) \
-        + F * np.log(2.0)
-    log_z = (log_mean_w + log_z_a).numpy()
-    stderr = stderr.numpy()
-    if np.ndim(D) == 0:
-        return float(log_z[0]), float(stderr[0])
-    return log_z, stderr
+    stderr = tf.math.reduce_std(w, axis=-1) * np.sqrt(runs / (runs - 1)) / np.sqrt(runs)
+    return log_mean_w.numpy(), stderr.numpy()
 
 
 @tf.function
@@ -101,3 +111,47 @@ def _ais_runs(W, b_v, b_h, b_a, D, betas, seeds):
         logits = (1 - beta) * b_a + beta * (b_v + tf.matmul(h, W, transpose_b=True))
         v = multinomial_counts(logits, D, seeds[2 * i])
     return log_w
+
+
+def ais_log_partition_by_length(model, D, *, num_runs, seed, gibbs_steps=1):
+    """AIS over the document length: estimates of log Z_d for all the lengths d in D at once.
+
+    Summing out the words gives Z_d = Σ_h exp(d a(h)) with a(h) = b_h·h + logsumexp(b_v + W h)
+    (eq. partition-over-h), so p_d(h) ∝ exp(d a(h)) is a path of distributions over the hidden
+    states from the uniform p_0 (Z_0 = 2^F) to any length. Each of ``num_runs`` runs starts from a
+    uniform h and, for d = 1, ..., max(D), adds a(h) to its log-weight, then moves h by
+    ``gibbs_steps`` Gibbs sweeps of the RSM with d words (d words | h, then h | the words), which
+    leave p_d invariant. Returns (log_Z, stderr) of D's shape, as ``ais_log_partition``.
+    """
+    lengths = _check_lengths_and_runs(model, D, num_runs=num_runs, gibbs_steps=gibbs_steps)
+    params = [tf.cast(p, tf.float32) for p in model.parameters]
+    max_d = int(lengths.max())
+    seeds = tf.reshape(tf.random.experimental.stateless_split(
+        as_seed(seed), (max_d + 1) * 2 * gibbs_steps), [max_d + 1, 2 * gibbs_steps, 2])
+    log_w = _length_runs(*params, tf.constant(max_d), tf.constant(gibbs_steps),
+                         tf.constant(num_runs), seeds)                      # (max_d + 1, runs)
+    log_mean_w, stderr = _log_mean_and_stderr(tf.gather(log_w, lengths))
+    log_z = log_mean_w + model.num_hidden * np.log(2.0)
+    return (float(log_z[0]), float(stderr[0])) if np.ndim(D) == 0 else (log_z, stderr)
+
+
+@tf.function
+def _length_runs(W, b_v, b_h, max_d, gibbs_steps, runs, seeds):
+    """log-weights (max_d + 1, runs) of length-annealed AIS runs after each length 0..max_d."""
+    h = tf.cast(tf.random.stateless_uniform(tf.stack([runs, tf.shape(W)[1]]), seeds[0, 0]) < 0.5,
+                tf.float32)                                                 # exact from p_0
+    log_w = tf.zeros([runs], tf.float64)
+    history = tf.TensorArray(tf.float64, size=max_d + 1).write(0, log_w)
+    for d in tf.range(1, max_d + 1):
+        logits = b_v + tf.matmul(h, W, transpose_b=True)
+        a = tf.linalg.matvec(h, b_h) + tf.reduce_logsumexp(logits, axis=-1)   # log f_d - log f_{d-1}
+        log_w += tf.cast(a, tf.float64)
+        history = history.write(d, log_w)
+        for g in tf.range(gibbs_steps):
+            if g > 0:
+                logits = b_v + tf.matmul(h, W, transpose_b=True)
+            v = multinomial_counts(logits, tf.fill([runs], d), seeds[d, 2 * g])
+            x = tf.cast(d, tf.float32) * b_h + tf.matmul(v, W)
+            u = tf.random.stateless_uniform(tf.shape(x), seeds[d, 2 * g + 1])
+            h = tf.cast(u < tf.sigmoid(x), tf.float32)
+    return history.stack()

@@ -165,7 +165,8 @@ def fit_rsm(model, docs, *, epochs, batch_size=100, cd_steps=1, learning_rate, s
     if checkpoint_dir is not None:
         ckpt = tf.train.Checkpoint(trainer=trainer)
         manager = tf.train.CheckpointManager(ckpt, os.fspath(checkpoint_dir), max_to_keep=2)
-        history = _resume(ckpt, manager, os.fspath(checkpoint_dir), run) or history
+        if resume_checkpoint(ckpt, manager, os.fspath(checkpoint_dir), run):
+            history = _saved_history(os.fspath(checkpoint_dir), manager.latest_checkpoint)
 
     steps = {}  # one compiled update per number of Gibbs steps
     bar = tqdm(total=epochs, initial=int(trainer.epoch.numpy()), disable=not progress,
@@ -206,11 +207,14 @@ def fit_rsm(model, docs, *, epochs, batch_size=100, cd_steps=1, learning_rate, s
     return history
 
 
-def _resume(ckpt, manager, checkpoint_dir, run):
-    """Restore the latest checkpoint of ``checkpoint_dir`` if there is one; return its history.
+def resume_checkpoint(checkpoint, manager, checkpoint_dir, run):
+    """Restore the latest checkpoint of ``checkpoint_dir`` into ``checkpoint``; return whether one existed.
 
-    Refuses, leaving the directory untouched, a checkpoint of another run (different arguments
-    or model) and one that cannot be read.
+    ``run`` is a dict of the arguments that define the run (JSON-serialisable), saved beside the
+    checkpoints as run.json by the training loop. Refuses with a ValueError, leaving the directory
+    untouched: a checkpoint of another run (its run.json differs from ``run``, each difference
+    named), checkpoint files without run.json, run.json without a readable checkpoint, and a
+    checkpoint that cannot be restored. Used by ``fit_rsm`` and ``DLGM.fit``.
     """
     run_file = os.path.join(checkpoint_dir, "run.json")
     if not os.path.exists(run_file):
@@ -218,7 +222,7 @@ def _resume(ckpt, manager, checkpoint_dir, run):
                 name.startswith("ckpt-") for name in os.listdir(checkpoint_dir))):
             raise ValueError(f"checkpoint_dir {checkpoint_dir!r} holds checkpoint files but no "
                              f"run.json; refusing to overwrite it")
-        return None
+        return False
     with open(run_file) as f:
         saved_run = json.load(f)
     differences = {key: (saved_run.get(key), value) for key, value in run.items()
@@ -232,11 +236,20 @@ def _resume(ckpt, manager, checkpoint_dir, run):
                          f"checkpoint (is its 'checkpoint' state file damaged?); refusing to "
                          f"overwrite it")
     try:
-        ckpt.restore(manager.latest_checkpoint).assert_existing_objects_matched()
+        checkpoint.restore(manager.latest_checkpoint).assert_existing_objects_matched()
+    except Exception as error:
+        raise ValueError(f"the checkpoint {manager.latest_checkpoint!r} cannot be restored: "
+                         f"{type(error).__name__}: {error}") from error
+    return True
+
+
+def _saved_history(checkpoint_dir, latest):
+    """The history saved beside the checkpoints (history.npz), as a dict of lists."""
+    try:
         saved = np.load(os.path.join(checkpoint_dir, "history.npz"), allow_pickle=False)
     except FileNotFoundError:
         raise
     except Exception as error:
-        raise ValueError(f"the checkpoint {manager.latest_checkpoint!r} cannot be restored: "
+        raise ValueError(f"the history beside the checkpoint {latest!r} cannot be read: "
                          f"{type(error).__name__}: {error}") from error
     return {key: saved[key].tolist() for key in saved.files}

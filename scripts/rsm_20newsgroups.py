@@ -10,7 +10,9 @@ It builds the 2,000-word vocabulary, trains RSM-50 with `fit_rsm` (CD-1 rising t
 fits LDA-50 with scikit-learn, and reports:
   * held-out perplexity per word on --eval-docs test documents: RSM-50 with AIS (the paper's
     temperature schedule: 1,000 in [0, 0.5], 4,000 in [0.5, 0.9], 10,000 in [0.9, 1]; here a
-    linear grid of --num-betas), the unigram model, and LDA-50's variational bound;
+    linear grid of --num-betas) and with AIS over the document length (chapter 3: the
+    temperature schedule fails for long documents), the unigram model, and LDA-50's variational
+    bound;
   * the precision-recall curve of document retrieval: each test document queries the training
     set by cosine similarity of the hidden-unit probabilities; a retrieved document is relevant
     when it comes from the same newsgroup.
@@ -29,7 +31,7 @@ import tensorflow as tf  # noqa: E402
 from rsmlib import RSM  # noqa: E402
 from rsmlib.datasets import load_20newsgroups  # noqa: E402
 from rsmlib.evaluation import perplexity, rsm_log_probs, unigram_base_rates, unigram_log_probs  # noqa: E402
-from rsmlib.partition import ais_log_partition  # noqa: E402
+from rsmlib.partition import ais_log_partition, ais_log_partition_by_length  # noqa: E402
 from rsmlib.training import fit_rsm  # noqa: E402
 
 
@@ -77,7 +79,10 @@ def main():
     log_p = rsm_log_probs(model, subset, log_partition=lambda D: ais_log_partition(
         model, D, num_runs=args.num_runs, num_betas=args.num_betas, seed=args.seed,
         base_log_probs=base)[0])
+    log_p_by_length = rsm_log_probs(model, subset, log_partition=lambda D: ais_log_partition_by_length(
+        model, D, num_runs=args.num_runs, seed=args.seed)[0])
     results = {"rsm_perplexity_ais": perplexity(log_p, lengths),
+               "rsm_perplexity_ais_by_length": perplexity(log_p_by_length, lengths),
                "unigram_perplexity": perplexity(unigram_log_probs(train.counts, subset), lengths)}
     from sklearn.decomposition import LatentDirichletAllocation
     lda = LatentDirichletAllocation(n_components=50, random_state=args.seed).fit(train.counts)

@@ -12,7 +12,7 @@ from hypothesis import given, settings, strategies as st
 from rsmlib import DLGM, RBM, RSM, relative_error
 from rsmlib import gaussian as G
 from rsmlib.evaluation import perplexity, rsm_log_probs
-from rsmlib.partition import ais_log_partition
+from rsmlib.partition import ais_log_partition, ais_log_partition_by_length
 from rsmlib.training import fit_rsm
 
 K, F = 4, 3
@@ -204,6 +204,21 @@ CASES = [
      lambda: ais_log_partition(rsm(), 3, num_runs=4, num_betas=5, seed=0,
                                base_log_probs=np.zeros(K + 1)), ValueError,
      r"base_log_probs must have shape \(4,\); got shape \(5,\)"),
+    ("ais_log_partition_by_length D=0",
+     lambda: ais_log_partition_by_length(rsm(), [3, 0], num_runs=4, seed=0), ValueError,
+     r"D must hold document lengths, whole numbers >= 1"),
+    ("ais_log_partition_by_length D fractional",
+     lambda: ais_log_partition_by_length(rsm(), 2.5, num_runs=4, seed=0), ValueError,
+     r"D must hold document lengths.*2\.5"),
+    ("ais_log_partition_by_length num_runs 1",
+     lambda: ais_log_partition_by_length(rsm(), 3, num_runs=1, seed=0), ValueError,
+     r"num_runs must be an int >= 2"),
+    ("ais_log_partition_by_length gibbs_steps 0",
+     lambda: ais_log_partition_by_length(rsm(), 3, num_runs=4, seed=0, gibbs_steps=0),
+     ValueError, r"gibbs_steps must be an int >= 1"),
+    ("ais_log_partition_by_length model RBM",
+     lambda: ais_log_partition_by_length(RBM(K, F), 3, num_runs=4, seed=0), TypeError,
+     r"model must be an RSM"),
     ("rsm_log_probs negative",
      lambda: rsm_log_probs(rsm(), -GOOD, log_partition=exact_log_z(rsm())), ValueError,
      r"docs must hold non-negative integer counts"),

@@ -8,6 +8,7 @@ import tensorflow as tf
 
 from rsmlib import RSM, binary_states, log_multinomial, relative_error
 from rsmlib.rsm import check_counts, free_energy
+from rsmlib.partition import ais_log_partition_by_length
 from rsmlib.sampling import multinomial_counts
 
 K, F = 4, 3
@@ -220,3 +221,16 @@ def test_multinomial_counts_rows_are_independent():
     counts = multinomial_counts(tf.zeros([16, 200_000]), 100, seed=[5, 6]).numpy()
     assert np.all(counts.sum(1) == 100)
     assert np.sum(counts) - np.sum(counts > 0) < 25
+
+
+def test_ais_over_the_length_matches_enumeration():
+    # a 6-word, 4-unit RSM with strong weights, so that long documents make p_d(h) sharp
+    model = RSM(6, 4, seed=3, init_scale=1.5, dtype=tf.float64)
+    model.b_h.assign([0.5, -0.4, 0.3, -0.2])
+    D = [1, 5, 20, 60]
+    log_z, stderr = ais_log_partition_by_length(model, D, num_runs=1000, seed=4)
+    exact = model.log_partition_exact(D).numpy()
+    assert log_z.shape == stderr.shape == (4,)
+    assert np.all(np.abs(log_z - exact) < 0.2) and np.all(stderr < 0.1), (log_z - exact, stderr)
+    single = ais_log_partition_by_length(model, 20, num_runs=1000, seed=4)
+    assert isinstance(single[0], float) and single[0] == pytest.approx(log_z[2])
