@@ -12,12 +12,13 @@ What is timed, in --rounds interleaved rounds (median over rounds reported):
   epoch (by its callback); documents per second over the last --epochs epochs, so that the
   one-off cost of tracing the training step, paid in the first epoch, is left out. That cost
   (first epoch minus a steady epoch) is printed too.
-* NumPy: --epochs epochs of the baseline (it has nothing to trace).
+* NumPy: --epochs epochs of the baseline (it has nothing to trace), with the BLAS library's
+  default threads and with one thread; the faster of the two is the baseline of the ratio.
 
 Also printed: the matrix-multiply bound (about 2 MFLOP per document per CD-1 step, divided by
 the float32 GEMM rate of this machine, measured here), a breakdown of one rsmlib CD-1 step into
-its pieces, and the time to compute a held-out perplexity with AIS. Record the output, with the
-machine's load, in benchmarks/RESULTS.md.
+its pieces, and the time to compute a held-out perplexity with each AIS estimator. Record the
+output, with the machine's load, in benchmarks/RESULTS.md.
 """
 import argparse
 import os
@@ -27,11 +28,12 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
+from threadpoolctl import threadpool_limits  # noqa: E402  (installed with scikit-learn)
 
 from rsmlib import RSM, load_reuters  # noqa: E402
 from rsmlib.datasets import split_documents  # noqa: E402
 from rsmlib.evaluation import perplexity, rsm_log_probs, unigram_base_rates  # noqa: E402
-from rsmlib.partition import ais_log_partition  # noqa: E402
+from rsmlib.partition import ais_log_partition, ais_log_partition_by_length  # noqa: E402
 from rsmlib.training import fit_rsm  # noqa: E402
 
 F, BATCH, LR, MOMENTUM = 50, 100, 1e-3, 0.9
@@ -138,21 +140,26 @@ def main():
     n, K = docs.shape
     print(f"machine load average at the start (1, 5, 15 min): {os.getloadavg()}")
 
-    tf_rates, np_rates, one_off = [], [], []
+    tf_rates, np_rates, np1_rates, one_off = [], [], [], []
     for r in range(args.rounds):
         first, steady = time_fit(docs, 1 + args.epochs, seed=r)
         tf_rates.append(n / steady)
         one_off.append(first - steady)
         np_rates.append(n * args.epochs / time_numpy(docs, args.epochs, seed=r))
+        with threadpool_limits(limits=1, user_api="blas"):   # BLAS threads collapse under load
+            np1_rates.append(n * args.epochs / time_numpy(docs, args.epochs, seed=r))
 
-    rate_tf, rate_np = np.median(tf_rates), np.median(np_rates)
+    rate_tf = np.median(tf_rates)
+    rate_np = max(np.median(np_rates), np.median(np1_rates))   # the faster NumPy is the baseline
     gflops = gemm_gflops(K)
     bound = gflops * 1e9 / (5 * 2 * K * F)                      # five (100, K) x (K, F) products
     print(f"rsmlib fit_rsm CD-1, steady state: {rate_tf:8.0f} documents/s "
           f"(rounds: {', '.join(f'{x:.0f}' for x in tf_rates)})")
-    print(f"NumPy baseline CD-1:               {rate_np:8.0f} documents/s "
+    print(f"NumPy baseline CD-1, BLAS default threads: {np.median(np_rates):8.0f} documents/s "
           f"(rounds: {', '.join(f'{x:.0f}' for x in np_rates)})")
-    print(f"ratio rsmlib / NumPy:              {rate_tf / rate_np:8.2f}x")
+    print(f"NumPy baseline CD-1, BLAS 1 thread:        {np.median(np1_rates):8.0f} documents/s "
+          f"(rounds: {', '.join(f'{x:.0f}' for x in np1_rates)})")
+    print(f"ratio rsmlib / faster NumPy:       {rate_tf / rate_np:8.2f}x")
     print(f"one-off cost of a fit_rsm call (tracing the step): {np.median(one_off):.2f} s")
     print(f"float32 GEMM rate ((100, {K}) x ({K}, {F})): {gflops:.1f} GFLOP/s -> matmul bound "
           f"{bound:.0f} documents/s (rsmlib reaches {100 * rate_tf / bound:.0f}% of it)")
@@ -163,13 +170,17 @@ def main():
     train, held_out = split_documents(load_reuters().counts, 0.2, seed=0)
     model = RSM(K, F, seed=0, init_scale=0.01)
     base = unigram_base_rates(train)
-    start = time.perf_counter()
-    log_p = rsm_log_probs(model, held_out, log_partition=lambda D: ais_log_partition(
-        model, D, num_runs=16, num_betas=500, seed=0, base_log_probs=base)[0])
-    seconds = time.perf_counter() - start
-    print(f"held-out perplexity with AIS (79 documents, {len(np.unique(held_out.sum(1)))} lengths, "
-          f"16 runs x 500 temperatures, F = {F}): {seconds:.0f} s "
-          f"(perplexity {perplexity(log_p, held_out.sum(1)):.0f} for an untrained model)")
+    estimators = {
+        "AIS over the length, 300 runs": lambda D: ais_log_partition_by_length(
+            model, D, num_runs=300, seed=0)[0],
+        "AIS over the temperature, 16 runs x 500 temperatures": lambda D: ais_log_partition(
+            model, D, num_runs=16, num_betas=500, seed=0, base_log_probs=base)[0]}
+    for name, log_partition in estimators.items():
+        start = time.perf_counter()
+        log_p = rsm_log_probs(model, held_out, log_partition=log_partition)
+        print(f"held-out perplexity (79 documents, {len(np.unique(held_out.sum(1)))} lengths, "
+              f"F = {F}), {name}: {time.perf_counter() - start:.0f} s "
+              f"(perplexity {perplexity(log_p, held_out.sum(1)):.0f} for an untrained model)")
     print(f"machine load average at the end (1, 5, 15 min): {os.getloadavg()}")
 
 
