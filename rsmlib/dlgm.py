@@ -11,7 +11,6 @@ precision C_l⁻¹ = D_l + u_l u_lᵀ (eq. rank-one-precision), sampled as ξ = 
 helpers of ``rsmlib.gaussian`` (chapter 4). Images are (N, D) arrays with entries in {0, 1}.
 Every random function takes a ``seed`` (an int or an int tensor of shape (2,)).
 """
-import json
 import math
 import numbers
 import os
@@ -22,7 +21,7 @@ import tensorflow as tf
 from rsmlib.gaussian import (kl_diagonal_to_standard, kl_rank_one_to_standard,
                              log_det_diagonal, log_det_rank_one, rank_one_scale_matvec)
 from rsmlib.sampling import as_seed, split_seed
-from rsmlib.training import resume_checkpoint
+from rsmlib.training import resume_checkpoint, save_checkpoint
 
 COVARIANCES = ("diagonal", "rank_one")
 _LOG_2PI = math.log(2.0 * math.pi)
@@ -420,12 +419,8 @@ class DLGM(tf.Module):
             history["train"].append(float(tf.reduce_mean(losses)))
             if test is not None:
                 history["test_elbo"].append(float(tf.reduce_mean(self.elbo(test, s[2]))))
-            if manager is not None:  # run.json first: checkpoint files never lie without it
-                os.makedirs(checkpoint_dir, exist_ok=True)
-                if not os.path.exists(os.path.join(checkpoint_dir, "run.json")):
-                    with open(os.path.join(checkpoint_dir, "run.json"), "w") as f:
-                        json.dump(run, f, indent=1)
-                manager.save(checkpoint_number=epoch + 1)
+            if manager is not None:
+                save_checkpoint(manager, checkpoint_dir, run, epoch + 1)
         return history
 
     def sample(self, n, seed):

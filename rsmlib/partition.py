@@ -38,7 +38,8 @@ def ais_log_partition(model, D, *, num_runs, num_betas, seed, base_log_probs=Non
     Returns (log_Z, stderr), each of D's shape: the estimate log(mean w) + log Z_A and the delta-
     method standard error std(w) / (sqrt(num_runs) mean(w)) of that log.
     """
-    lengths = _check_lengths_and_runs(model, D, num_runs=num_runs, num_betas=num_betas)
+    lengths = _check_lengths_and_runs(model, D, ("num_runs", num_runs, 2),
+                                      ("num_betas", num_betas, 2))
     b_a = model.b_v if base_log_probs is None else tf.convert_to_tensor(base_log_probs, model.W.dtype)
     if b_a.shape != model.b_v.shape:
         raise ValueError(f"base_log_probs must have shape {tuple(model.b_v.shape)}; "
@@ -57,14 +58,14 @@ def ais_log_partition(model, D, *, num_runs, num_betas, seed, base_log_probs=Non
     return (float(log_z[0]), float(stderr[0])) if np.ndim(D) == 0 else (log_z, stderr)
 
 
-def _check_lengths_and_runs(model, D, **counts):
-    """The checks shared by the AIS estimators; returns the lengths D as a 1-D int64 array."""
+def _check_lengths_and_runs(model, D, *counts):
+    """The checks shared by the AIS estimators: ``model`` an RSM, each (name, value, minimum) of
+    ``counts`` an int >= minimum; returns the lengths D as a 1-D int64 array."""
     from rsmlib.rsm import RSM  # here, not at the top: rsm.py itself imports this module
 
     if not isinstance(model, RSM):
         raise TypeError(f"model must be an RSM; got {type(model).__name__}")
-    for arg, value in counts.items():
-        low = 1 if arg == "gibbs_steps" else 2
+    for arg, value, low in counts:
         if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < low:
             raise ValueError(f"{arg} must be an int >= {low}; got {value!r}")
     lengths = np.atleast_1d(np.asarray(D))
@@ -123,7 +124,8 @@ def ais_log_partition_by_length(model, D, *, num_runs, seed, gibbs_steps=1):
     ``gibbs_steps`` Gibbs sweeps of the RSM with d words (d words | h, then h | the words), which
     leave p_d invariant. Returns (log_Z, stderr) of D's shape, as ``ais_log_partition``.
     """
-    lengths = _check_lengths_and_runs(model, D, num_runs=num_runs, gibbs_steps=gibbs_steps)
+    lengths = _check_lengths_and_runs(model, D, ("num_runs", num_runs, 2),
+                                      ("gibbs_steps", gibbs_steps, 1))
     params = [tf.cast(p, tf.float32) for p in model.parameters]
     max_d = int(lengths.max())
     seeds = tf.reshape(tf.random.experimental.stateless_split(

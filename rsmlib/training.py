@@ -194,11 +194,7 @@ def fit_rsm(model, docs, *, epochs, batch_size=100, cd_steps=1, learning_rate, s
             for key, value in (callback(epoch + 1, model) or {}).items():
                 history.setdefault(key, []).append(value)
         if manager is not None:  # saved last, so an interrupted epoch is redone on resume
-            os.makedirs(checkpoint_dir, exist_ok=True)
-            if not os.path.exists(os.path.join(checkpoint_dir, "run.json")):
-                with open(os.path.join(checkpoint_dir, "run.json"), "w") as f:
-                    json.dump(run, f, indent=1)
-            manager.save(checkpoint_number=epoch + 1)
+            save_checkpoint(manager, os.fspath(checkpoint_dir), run, epoch + 1)
             np.savez(os.path.join(checkpoint_dir, "history.npz"),
                      **{key: np.asarray(val) for key, val in history.items()})
         bar.set_postfix(k=k, recon=f"{history['reconstruction_error'][-1]:.3f}")
@@ -241,6 +237,17 @@ def resume_checkpoint(checkpoint, manager, checkpoint_dir, run):
         raise ValueError(f"the checkpoint {manager.latest_checkpoint!r} cannot be restored: "
                          f"{type(error).__name__}: {error}") from error
     return True
+
+
+def save_checkpoint(manager, checkpoint_dir, run, number):
+    """Save checkpoint ``number`` with ``manager``, writing ``run`` to run.json first if it is not
+    there yet, so that checkpoint files never lie in ``checkpoint_dir`` without it."""
+    os.makedirs(checkpoint_dir, exist_ok=True)
+    run_file = os.path.join(checkpoint_dir, "run.json")
+    if not os.path.exists(run_file):
+        with open(run_file, "w") as f:
+            json.dump(run, f, indent=1)
+    manager.save(checkpoint_number=number)
 
 
 def _saved_history(checkpoint_dir, latest):
