@@ -6,7 +6,7 @@ each function's docstring names the equation it implements, derived in its chapt
 """
 __version__ = "0.1.0"
 
-from rsmlib.checks import check, check_close, relative_error
+from rsmlib.checks import check, check_close, finite_differences, relative_error
 from rsmlib.datasets import load_binarized_mnist, load_mnist_digits
 from rsmlib.dlgm import DLGM
 from rsmlib.datasets import load_20newsgroups, load_reuters, log_counts, split_documents
@@ -42,6 +42,7 @@ __all__ = [
     "binary_states",
     "check",
     "check_close",
+    "finite_differences",
     "gradient_and_hessian",
     "kl_diagonal_to_standard",
     "kl_rank_one_to_standard",
