@@ -93,11 +93,19 @@ class RSM(tf.Module):
     V is a document of D words (a K x D one-hot matrix) and v = Σ_i V[:, i] its count vector (K,).
     Variables: ``W`` (K, F), ``b_v`` (K,), ``b_h`` (F,), with K = ``vocab_size`` and
     F = ``num_hidden``. Weights start at ``init_scale`` times a standard normal draw, biases at 0.
+
+    ``hidden_bias=False`` drops the redundant hidden bias (section "The hidden bias is
+    redundant"): ``b_h`` stays an attribute, a non-trainable zero ``tf.Variable``, so that every
+    formula and ``parameters`` keep their shape, and ``hidden_bias`` records the choice.
+    Example: ``RSM(4258, 12, hidden_bias=False).trainable_variables`` holds W and b_v only.
     """
 
     def __init__(self, vocab_size, num_hidden, *, seed=0, init_scale=0.01, dtype=tf.float32,
-                 name=None):
+                 hidden_bias=True, name=None):
         super().__init__(name=name)
+        if not isinstance(hidden_bias, (bool, np.bool_)):
+            raise TypeError(f"hidden_bias must be a bool (True: train b_h; False: hold it at 0); "
+                            f"got {hidden_bias!r}")
         for arg, value in (("vocab_size", vocab_size), ("num_hidden", num_hidden)):
             if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < 1:
                 raise ValueError(f"{arg} must be a positive int; got {value!r}")
@@ -108,11 +116,16 @@ class RSM(tf.Module):
                                                      dtype=dtype)
         self.W = tf.Variable(w0, name="W")
         self.b_v = tf.Variable(tf.zeros([vocab_size], dtype), name="b_v")
-        self.b_h = tf.Variable(tf.zeros([num_hidden], dtype), name="b_h")
+        self.hidden_bias = bool(hidden_bias)
+        self.b_h = tf.Variable(tf.zeros([num_hidden], dtype), name="b_h",
+                               trainable=self.hidden_bias)
 
     @property
     def parameters(self):
-        """The variables in a fixed order (W, b_v, b_h), matching ``cd_update``."""
+        """The variables in a fixed order (W, b_v, b_h), matching ``cd_update``.
+
+        With ``hidden_bias=False``, b_h is among them but not trainable (autodiff gives it None).
+        """
         return (self.W, self.b_v, self.b_h)
 
     @property
@@ -229,7 +242,7 @@ class RSM(tf.Module):
         states = binary_states(self.num_hidden, self.W.dtype)
         a = tf.concat([tf.linalg.matvec(s, self.b_h)
                        + tf.reduce_logsumexp(self.visible_logits(s), axis=-1)
-                       for s in tf.split(states, _chunk_sizes(len(states), chunk))], axis=0)
+                       for s in tf.split(states, _chunk_sizes(states.shape[0], chunk))], axis=0)
         return tf.reduce_logsumexp(D[..., None] * a, axis=-1)
 
     def log_prob_exact(self, v):

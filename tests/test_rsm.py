@@ -234,3 +234,59 @@ def test_ais_over_the_length_matches_enumeration():
     assert np.all(np.abs(log_z - exact) < 0.2) and np.all(stderr < 0.1), (log_z - exact, stderr)
     single = ais_log_partition_by_length(model, 20, num_runs=1000, seed=4)
     assert isinstance(single[0], float) and single[0] == pytest.approx(log_z[2])
+
+
+# --- the redundant hidden bias (chapter 2, "The hidden bias is redundant") --------------------------
+
+def test_gauge_shift_leaves_every_log_probability_unchanged(model, docs):
+    """(W + 1cᵀ, b_v, b_h - c) is the same RSM for every document length (eq. rsm-gauge)."""
+    c = tf.constant([0.7, -1.3, 2.1], tf.float64)
+    shifted = RSM(K, F, dtype=tf.float64)
+    shifted.W.assign(model.W + c[None, :])
+    shifted.b_v.assign(model.b_v)
+    shifted.b_h.assign(model.b_h - c)
+    assert relative_error(shifted.log_prob_exact(docs), model.log_prob_exact(docs)) < 1e-13
+    assert relative_error(shifted.hidden_probs(docs), model.hidden_probs(docs)) < 1e-13
+    shifted.b_h.assign(model.b_h)        # shifting W alone is a different model
+    assert relative_error(shifted.log_prob_exact(docs), model.log_prob_exact(docs)) > 1e-2
+
+
+def test_hidden_bias_gradient_is_the_column_sums_of_the_weight_gradient(model, docs):
+    with tf.GradientTape() as tape:
+        L = tf.reduce_mean(model.log_prob_exact(docs))
+    g_W, _, g_b_h = tape.gradient(L, model.parameters)
+    assert relative_error(tf.reduce_sum(g_W, 0), g_b_h) < 1e-13
+    dW, _, db_h = model.cd_update(docs, model.gibbs(docs, 1, seed=3))
+    assert relative_error(tf.reduce_sum(dW, 0), db_h) < 1e-13
+
+
+def test_without_hidden_bias_b_h_is_a_non_trainable_zero():
+    rsm = RSM(K, F, seed=2, init_scale=0.5, hidden_bias=False)
+    assert rsm.hidden_bias is False and RSM(K, F).hidden_bias is True
+    assert len(rsm.parameters) == 3 and rsm.parameters[2] is rsm.b_h
+    assert not rsm.b_h.trainable and rsm.W.trainable and rsm.b_v.trainable
+    assert {v.ref() for v in rsm.trainable_variables} == {rsm.W.ref(), rsm.b_v.ref()}
+    v = tf.constant([[1, 0, 2, 0], [0, 3, 1, 1]], tf.float32)
+    optimizer = tf.keras.optimizers.SGD(0.5)
+    for step in range(3):
+        vk = rsm.gibbs(v, 1, seed=step)
+        with tf.GradientTape() as tape:
+            loss = rsm.cd_loss(v, vk)
+        grads = tape.gradient(loss, rsm.parameters)
+        assert grads[2] is None and grads[0] is not None
+        optimizer.apply_gradients(zip(grads[:2], rsm.parameters[:2]))
+    np.testing.assert_array_equal(rsm.b_h.numpy(), np.zeros(F))
+    assert float(tf.reduce_max(tf.abs(rsm.W))) > 0
+
+
+def test_without_hidden_bias_the_model_is_the_one_with_b_h_at_zero():
+    rsm = RSM(K, F, seed=2, init_scale=0.5, hidden_bias=False, dtype=tf.float64)
+    v = tf.constant([[1, 0, 2, 0], [0, 3, 1, 1], [2, 2, 2, 2]], tf.float64)
+    model_b0 = RSM(K, F, seed=2, init_scale=0.5, dtype=tf.float64)     # hidden_bias=True, b_h = 0
+    np.testing.assert_allclose(rsm.log_prob_exact(v), model_b0.log_prob_exact(v), rtol=1e-14)
+
+
+@pytest.mark.parametrize("bad", [1, 0, "no", None, 1.0])
+def test_hidden_bias_must_be_a_bool(bad):
+    with pytest.raises(TypeError, match="hidden_bias must be a bool"):
+        RSM(K, F, hidden_bias=bad)
