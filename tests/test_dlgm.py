@@ -200,3 +200,87 @@ def test_binarized_mnist_loader_on_a_local_fixture(tmp_path):
     bad.write_text("0 1 2\n")
     with pytest.raises(ValueError, match="line 1: expected 784 values 0 or 1"):
         read_binarized_mnist_amat(str(bad))
+
+
+# --- moved from chapter 5 (software behaviour, not claims of the chapter) ----------------------
+
+def test_fit_refuses_fewer_epochs_than_the_checkpoint_holds(tmp_path):
+    v = binary((40, 10), 12)
+    DLGM(10, (3,), hidden_size=5, seed=0).fit(v, 3, batch_size=10, seed=1,
+                                                checkpoint_dir=str(tmp_path), progress=False)
+    with pytest.raises(ValueError, match="epochs = 2 is fewer than the 3 epochs"):
+        DLGM(10, (3,), hidden_size=5, seed=0).fit(v, 2, batch_size=10, seed=1,
+                                                    checkpoint_dir=str(tmp_path), progress=False)
+    same = DLGM(10, (3,), hidden_size=5, seed=0)             # equal epochs: nothing left to do
+    assert same.fit(v, 3, batch_size=10, seed=1, checkpoint_dir=str(tmp_path),
+                    progress=False)["train"] == []
+
+
+def test_restored_model_has_the_writers_state_exactly(tmp_path):
+    v = binary((40, 10), 12)
+    writer = DLGM(10, (3,), hidden_size=5, covariance="rank_one", seed=0)
+    writer.fit(v, 2, batch_size=10, seed=1, checkpoint_dir=str(tmp_path), progress=False)
+    reader = DLGM(10, (3,), hidden_size=5, covariance="rank_one", seed=7)
+    tf.train.Checkpoint(model=reader).restore(tf.train.latest_checkpoint(str(tmp_path)))
+    assert all(np.array_equal(a.numpy(), b.numpy()) for a, b in zip(reader.variables, writer.variables))
+    assert int(reader.step_count) == 8
+    assert np.array_equal(reader.elbo(v, 0).numpy(), writer.elbo(v, 0).numpy())
+
+
+def test_fit_sets_the_visible_bias_from_the_data_when_not_given():
+    v = binary((40, 10), 12, p=0.1)
+    model = DLGM(10, (3,), hidden_size=5, seed=0)
+    assert np.allclose(model.generative.T[0].b2.numpy(), 0.0)
+    model.fit(v, 1, batch_size=40, seed=1, learning_rate=1e-12, progress=False)
+    m = np.clip(v.mean(0), 1e-3, 1 - 1e-3)
+    np.testing.assert_allclose(model.generative.T[0].b2.numpy(), np.log(m / (1 - m)), rtol=1e-4,
+                               atol=1e-4)
+    given = DLGM(10, (3,), hidden_size=5, seed=0, visible_mean=np.full(10, 0.5))
+    given.fit(v, 1, batch_size=40, seed=1, learning_rate=1e-12, progress=False)
+    np.testing.assert_allclose(given.generative.T[0].b2.numpy(), 0.0, atol=1e-4)
+
+
+def test_dynamic_binarisation_and_early_stopping():
+    grey = np.random.default_rng(3).random((40, 10)).astype(np.float32)
+    model = DLGM(10, (3,), hidden_size=5, seed=0)
+    history = model.fit(grey, 6, batch_size=10, seed=1, binarization="dynamic",
+                        validation=binary((10, 10), 4), patience=2, progress=False)
+    assert 1 <= history["best_epoch"] <= len(history["train"]) <= 6
+    assert len(history["validation_elbo"]) == len(history["train"])
+    best = int(np.argmax(history["validation_elbo"])) + 1
+    assert history["best_epoch"] == best
+    with pytest.raises(ValueError, match="grey levels in \\[0, 1\\]"):
+        model.fit(grey * 2, 1, batch_size=10, binarization="dynamic", progress=False)
+    with pytest.raises(ValueError, match="train must hold binary values"):
+        model.fit(grey, 1, batch_size=10, progress=False)
+    with pytest.raises(ValueError, match="patience .* needs validation"):
+        model.fit(grey, 1, batch_size=10, binarization="dynamic", patience=1, progress=False)
+    with pytest.raises(ValueError, match="binarization must be"):
+        model.fit(grey, 1, binarization="soft", progress=False)
+
+
+def test_bernoulli_mixture_is_exact_and_normalised():
+    from rsmlib.dlgm import bernoulli_mixture_log_likelihood, fit_bernoulli_mixture
+    v = binary((60, 6), 5)
+    mix = fit_bernoulli_mixture(v, 3, 20, seed=0)
+    all_images = np.array(list(itertools.product([0.0, 1.0], repeat=6)))
+    total = np.exp(bernoulli_mixture_log_likelihood(mix, all_images)).sum()
+    assert abs(total - 1) < 1e-12
+    again = fit_bernoulli_mixture(v, 3, 20, seed=0)
+    assert np.array_equal(mix["means"], again["means"])
+
+
+@pytest.mark.parametrize("call, expected", [
+    (lambda m, g: m.elbo(g * 0.5, seed=0), "v must hold binary values"),
+    (lambda m, g: m.log_likelihood_is(g[:, :7], 10, seed=0), "v must have width 8"),
+    (lambda m, g: m.train_step(np.where(g == 1, np.nan, g), 0, 4000), "v must not contain NaN"),
+    (lambda m, g: m.elbo(g[0], seed=0), "v must have rank 2"),
+    (lambda m, g: m.impute(g, 2 * np.ones_like(g), 1, seed=0), "mask must hold binary"),
+    (lambda m, g: m.impute(g, np.ones((3, 8)), 1, seed=0), "mask must have the shape"),
+    (lambda m, g: m.fit(g[:, :5], 1), "train must have width 8"),
+])
+def test_entry_points_name_the_bad_argument(call, expected):
+    model = tiny_model("rank_one")
+    good = binary((2, 8), 1)
+    with pytest.raises(ValueError, match=expected):
+        call(model, good)

@@ -226,3 +226,20 @@ def test_graph_mode_asserts_positive_scales():
 def test_bad_inputs_raise_clear_errors(call, error, message):
     with pytest.raises(error, match=message):
         call()
+
+
+def test_price_gradients_rejects_f_of_the_wrong_shape():
+    with pytest.raises(ValueError, match="f must map"):
+        G.price_gradients(lambda xi: tf.reduce_sum(xi), MU, R, 10, seed=1)
+
+
+def test_price_gradients_warns_for_a_kink_and_not_for_smooth_f():
+    """Price's theorem needs ∇f absolutely continuous: a ReLU breaks it and must be flagged."""
+    import warnings
+    relu = lambda xi: tf.nn.relu(xi[:, 0])
+    with pytest.warns(RuntimeWarning, match="absolutely continuous"):
+        G.price_gradients(relu, MU, R, 20_000, seed=3)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        G.price_gradients(f_exp, MU, R, 20_000, seed=3)
+        G.price_gradients(relu, MU, R, 20_000, seed=3, check_assumption=False)
