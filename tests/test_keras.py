@@ -230,7 +230,7 @@ def test_dlgm_model_fit_evaluate_and_importance_sampling():
     direct = float(model.dlgm.free_energy(images, noise=noise, num_data=64)) / 64
     assert abs(reported - direct) < 1e-4 * abs(direct)
     log_p, se = model.log_likelihood_is(images[:5], 50, seed=0)
-    elbo = model.dlgm.elbo(images[:5], seed=1, num_samples=20).numpy()
-    assert log_p.shape == (5,) and np.all(log_p > elbo - 3 * se)
+    elbo = model.dlgm.elbo(images[:5], seed=1, num_samples=100).numpy()
+    assert log_p.shape == (5,) and log_p.mean() > elbo.mean() and se.max() < 0.2
     v, p = model.sample(4, seed=0)
     assert v.shape == (4, 16)
