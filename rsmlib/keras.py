@@ -138,12 +138,13 @@ class RSMLayer(keras.layers.Layer):
         self.b_v.assign(np.log(totals / totals.sum()).astype(self.b_v.dtype))
         return self
 
-    def gibbs(self, v, seed):
+    def gibbs(self, v, seed, hidden_probs=None):
         """The negatives: k steps V -> h -> V of block Gibbs sampling from v (N, K), keeping each D_n.
 
         Calls ``RSM.hidden_probs``, ``RSM.visible_logits`` and the exact samplers ``bernoulli`` and
         ``multinomial_counts``; the draws of each document do not depend on how a global batch is
-        split over replicas (``rows_of_global_batch``). Returns counts (N, K), without gradient.
+        split over replicas (``rows_of_global_batch``). ``hidden_probs``: p(h | v) if already
+        computed. Returns counts (N, K), without gradient.
         """
         rsm, v = self.rsm, tf.stop_gradient(tf.cast(v, self.compute_dtype))
         D = tf.cast(tf.round(tf.reduce_sum(v, axis=-1)), tf.int32)
@@ -164,17 +165,20 @@ class RSMLayer(keras.layers.Layer):
                     rows, offset, filler)
         seeds = split_seed(seed, 2 * self.k)
         for step in range(self.k):
-            h = draw_h(rsm.hidden_probs(v), seeds[2 * step])
+            probs = (tf.stop_gradient(hidden_probs) if step == 0 and hidden_probs is not None
+                     else rsm.hidden_probs(v))
+            h = draw_h(probs, seeds[2 * step])
             v = draw_v(rsm.visible_logits(h), D, seeds[2 * step + 1])
         return tf.stop_gradient(v)
 
     def call(self, v, training=None):
         v = _dense_input(v)
         rsm = self.rsm
+        probs = rsm.hidden_probs(v)
         if training:
-            loss = rsm.cd_loss(v, self.gibbs(v, self.seed_generator.next()))
-            self.add_loss(loss)
-        return rsm.hidden_probs(v)
+            negatives = self.gibbs(v, self.seed_generator.next(), hidden_probs=probs)
+            self.add_loss(rsm.cd_loss(v, negatives))
+        return probs
 
     def save_own_variables(self, store):
         """The weights, and the random state: a saved layer continues the same random numbers."""
