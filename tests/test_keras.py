@@ -195,9 +195,12 @@ def test_document_batches_order_is_a_function_of_seed_and_epoch(data):
 def test_a_backup_of_another_run_is_refused(data, tmp_path):
     docs, labels = data
 
+    class Interrupted(Exception):
+        pass
+
     class Stop(keras.callbacks.Callback):
         def on_epoch_end(self, epoch, logs=None):
-            raise KeyboardInterrupt
+            raise Interrupted
 
     def fit(seed):
         model, _ = classifier()
@@ -206,7 +209,7 @@ def test_a_backup_of_another_run_is_refused(data, tmp_path):
                      BackupAndRestore(tmp_path / "backup", run={"data_seed": seed}), Stop()]
         model.fit(batches, epochs=3, callbacks=callbacks, verbose=0)
 
-    with pytest.raises(KeyboardInterrupt):
+    with pytest.raises(Interrupted):
         fit(seed=1)
     with pytest.raises(ValueError, match=r"another run \(data_seed: saved 1, now 2"):
         fit(seed=2)
