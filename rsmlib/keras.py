@@ -365,6 +365,9 @@ class DLGMModel(keras.Model):
         _rebind(dlgm, originals, lambda var: self.add_weight(
             shape=var.shape, initializer=keras.initializers.Constant(var.numpy()),
             name=f"theta_{next(counter)}").value)
+        # DLGM's own list of parameters (used by DLGM.fit) now names the Keras weights too
+        dlgm.parameters = (list(dlgm.generative.trainable_variables)
+                           + list(dlgm.recognition.trainable_variables))
         self._inner = _Inner(dlgm)
         self.seed_generator = keras.random.SeedGenerator(int(seed))
 

@@ -220,7 +220,9 @@ def test_dlgm_model_fit_evaluate_and_importance_sampling():
     images = (rng.random((64, 16)) < 0.3).astype(np.float32)
     model = DLGMModel(16, (3,), hidden_size=8, seed=0, num_data=64).adapt(images)
     model.compile(keras.optimizers.Adam(1e-2))
-    assert len(model.trainable_weights) == len(model.dlgm.parameters)
+    assert len(model.trainable_weights) == len(model.dlgm.parameters) == 9   # G, T_0 (4), W, b, head (2)
+    # the DLGM computes with the Keras weights: its parameters are their variables
+    assert {id(w.value) for w in model.trainable_weights} == {id(p) for p in model.dlgm.parameters}
     before = model.evaluate(images, batch_size=64, verbose=0)
     history = model.fit(images, batch_size=16, epochs=5, verbose=0)
     after = model.evaluate(images, batch_size=64, verbose=0)
