@@ -1,6 +1,7 @@
-"""CD-1 training throughput of rsmlib's RSM against a plain NumPy baseline, in one process.
+"""CD-1 training throughput of rsmlib's RSM (fit_rsm and the Keras layer) against a plain NumPy
+baseline, in one process.
 
-    .venv/bin/python benchmarks/bench_rsm.py [--epochs 5] [--rounds 3]
+    .venv/bin/python benchmarks/bench_rsm.py [--epochs 5] [--rounds 3] [--throughput-only]
 
 Data: the 395 Reuters stories of the `lda` package (K = 4258 words); F = 50 hidden units;
 batch 100; CD-1 with momentum SGD. The baseline is the update as the widely copied NumPy RSM
@@ -12,6 +13,10 @@ What is timed, in --rounds interleaved rounds (median over rounds reported):
   epoch (by its callback); documents per second over the last --epochs epochs, so that the
   one-off cost of tracing the training step, paid in the first epoch, is left out. That cost
   (first epoch minus a steady epoch) is printed too.
+* rsmlib.keras, steady state: ``model.fit`` of a model that is one ``RSMLayer`` (k = 1, its CD
+  loss the only loss) with ``keras.optimizers.SGD(momentum=0.9)``, timed the same way (a Keras
+  callback at every epoch end). Also on the corpus repeated --tile times (more batches per
+  epoch), where Keras's fixed cost per epoch (a new data iterator, callbacks) weighs less.
 * NumPy: --epochs epochs of the baseline (it has nothing to trace), with the BLAS library's
   default threads and with one thread; the faster of the two is the baseline of the ratio.
 
@@ -68,6 +73,21 @@ def time_fit(docs, epochs, seed):
     start = time.perf_counter()
     fit_rsm(model, docs, epochs=epochs, batch_size=BATCH, learning_rate=LR, seed=seed,
             progress=False, callback=lambda epoch, model: ends.append(time.perf_counter()))
+    return ends[0] - start, (ends[-1] - ends[0]) / (epochs - 1)
+
+
+def time_keras(docs, epochs, seed):
+    """Seconds of one Keras fit of an RSMLayer model: (first epoch; mean of the later epochs)."""
+    import keras
+    from rsmlib.keras import RSMLayer
+
+    inputs = keras.Input((docs.shape[1],))
+    model = keras.Model(inputs, RSMLayer(F, k=1, seed=seed, init_scale=0.01)(inputs))
+    model.compile(keras.optimizers.SGD(LR, momentum=MOMENTUM))
+    ends = []
+    timer = keras.callbacks.LambdaCallback(on_epoch_end=lambda epoch, logs: ends.append(time.perf_counter()))
+    start = time.perf_counter()
+    model.fit(docs, batch_size=BATCH, epochs=epochs, callbacks=[timer], verbose=0)
     return ends[0] - start, (ends[-1] - ends[0]) / (epochs - 1)
 
 
@@ -135,16 +155,24 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--epochs", type=int, default=5)
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--tile", type=int, default=8,
+                        help="repeat the corpus this many times for the second Keras comparison")
+    parser.add_argument("--throughput-only", action="store_true",
+                        help="skip the step breakdown and the perplexity timings")
     args = parser.parse_args()
     docs = load_reuters().counts.astype(np.float32)
     n, K = docs.shape
     print(f"machine load average at the start (1, 5, 15 min): {os.getloadavg()}")
 
-    tf_rates, np_rates, np1_rates, one_off = [], [], [], []
+    tf_rates, keras_rates, np_rates, np1_rates, one_off, tiled_rates = [], [], [], [], [], []
     for r in range(args.rounds):
         first, steady = time_fit(docs, 1 + args.epochs, seed=r)
         tf_rates.append(n / steady)
         one_off.append(first - steady)
+        keras_rates.append(n / time_keras(docs, 1 + args.epochs, seed=r)[1])
+        tiled = np.tile(docs, (args.tile, 1))
+        tiled_rates.append((len(tiled) / time_fit(tiled, 3, seed=r)[1],
+                            len(tiled) / time_keras(tiled, 3, seed=r)[1]))
         np_rates.append(n * args.epochs / time_numpy(docs, args.epochs, seed=r))
         with threadpool_limits(limits=1, user_api="blas"):   # BLAS threads collapse under load
             np1_rates.append(n * args.epochs / time_numpy(docs, args.epochs, seed=r))
@@ -155,6 +183,16 @@ def main():
     bound = gflops * 1e9 / (5 * 2 * K * F)                      # five (100, K) x (K, F) products
     print(f"rsmlib fit_rsm CD-1, steady state: {rate_tf:8.0f} documents/s "
           f"(rounds: {', '.join(f'{x:.0f}' for x in tf_rates)})")
+    rate_keras = np.median(keras_rates)
+    print(f"rsmlib.keras RSMLayer + model.fit CD-1:    {rate_keras:8.0f} documents/s "
+          f"(rounds: {', '.join(f'{x:.0f}' for x in keras_rates)}); Keras / fit_rsm: "
+          f"{rate_keras / rate_tf:.2f} (per round: "
+          f"{', '.join(f'{k / t:.2f}' for k, t in zip(keras_rates, tf_rates))})")
+    ratios = [k / t for t, k in tiled_rates]
+    print(f"corpus x{args.tile} ({args.tile * n} documents, 2 steady epochs): fit_rsm "
+          f"{np.median([t for t, _ in tiled_rates]):.0f}, Keras {np.median([k for _, k in tiled_rates]):.0f} "
+          f"documents/s; Keras / fit_rsm: {np.median(ratios):.2f} (per round: "
+          f"{', '.join(f'{x:.2f}' for x in ratios)})")
     print(f"NumPy baseline CD-1, BLAS default threads: {np.median(np_rates):8.0f} documents/s "
           f"(rounds: {', '.join(f'{x:.0f}' for x in np_rates)})")
     print(f"NumPy baseline CD-1, BLAS 1 thread:        {np.median(np1_rates):8.0f} documents/s "
@@ -163,6 +201,9 @@ def main():
     print(f"one-off cost of a fit_rsm call (tracing the step): {np.median(one_off):.2f} s")
     print(f"float32 GEMM rate ((100, {K}) x ({K}, {F})): {gflops:.1f} GFLOP/s -> matmul bound "
           f"{bound:.0f} documents/s (rsmlib reaches {100 * rate_tf / bound:.0f}% of it)")
+    if args.throughput_only:
+        print(f"machine load average at the end (1, 5, 15 min): {os.getloadavg()}")
+        return
     print("one CD-1 step, by piece (ms per batch of 100):")
     for name, ms in step_breakdown(docs).items():
         print(f"  {name:45s} {ms:6.2f}")

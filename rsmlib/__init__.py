@@ -64,3 +64,11 @@ __all__ = [
     "score_function_gradients",
     "split_seed",
 ]
+
+
+def __getattr__(name):
+    """``rsmlib.keras`` (appendix A.1) is imported on first use: importing Keras takes seconds."""
+    if name == "keras":
+        import importlib
+        return importlib.import_module("rsmlib.keras")
+    raise AttributeError(f"module 'rsmlib' has no attribute {name!r}")

@@ -4,7 +4,13 @@ import re
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-LABEL = r"(\d+\.\d+[a-z]?)"
+LABEL = r"((?:\d+|[A-Z])\.\d+[a-z]?)"   # chapter labels 2.7, appendix labels A.1
+
+
+def chapter_of(path):
+    """The label prefix of a notebook: "2" for 02_name.ipynb, "A" for A1_name.ipynb (appendix A)."""
+    prefix = path.name.split("_")[0]
+    return str(int(prefix)) if prefix.isdigit() else prefix[0]
 
 
 def ledger_labels():
@@ -16,7 +22,7 @@ def verdicts():
     """{label: [verdict lines]} from the stored outputs of every chapter."""
     found = {}
     for path in sorted((ROOT / "chapters").glob("*.ipynb")):
-        chapter = str(int(path.name.split("_")[0]))
+        chapter = chapter_of(path)
         for cell in json.loads(path.read_text(encoding="utf-8"))["cells"]:
             for output in cell.get("outputs", []):
                 text = "".join(output.get("text", ""))
