@@ -14,7 +14,7 @@ REPOSITORY_BUTTONS = ("use_repository_button", "use_edit_page_button", "use_issu
 def derive_links(app, config) -> None:
     options = config.html_theme_options
     if (options.get("repository_url") or "").strip():
-        options.setdefault("use_repository_button", True)
+        options["use_repository_button"] = True  # Jupyter Book's default is False
         return
     for button in REPOSITORY_BUTTONS:
         options[button] = False

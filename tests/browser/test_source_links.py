@@ -33,8 +33,8 @@ def source_links() -> dict[str, set[str]]:
     found = {}
     for page in sorted(HTML.rglob("*.html")):
         text = page.read_text(encoding="utf-8", errors="replace")
-        links = {url for url in LINK.findall(text)
-                 if any(host in url.lower() for host in HOSTS)}
+        links = {url for url in LINK.findall(text) if re.match(r"^(\w+:)?//", url)
+                 and any(host in url.lower() for host in HOSTS)}
         if links:
             found[page.relative_to(HTML).as_posix()] = links
     return found
