@@ -4,6 +4,7 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-stamp
+LAB_STAMP := $(VENV)/.lab-stamp
 NBVAL  := -p nbval_plugin --nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg \
           --nbval-cell-timeout=900 -p no:cacheprovider
 
@@ -12,12 +13,17 @@ export TF_CPP_MIN_LOG_LEVEL := 3
 export TF_ENABLE_ONEDNN_OPTS := 0
 export PYTHONHASHSEED := 0
 
-.PHONY: book test export execute clean
+.PHONY: book test export execute lab clean
 
-$(STAMP): requirements.txt pyproject.toml
+# tensorflow (GPU-capable) replaces the tensorflow-cpu of earlier versions: both install the same
+# files, so the old one goes first. Where nvidia-smi lists a GPU, CUDA's wheels come too.
+$(STAMP): requirements.txt requirements-gpu.txt pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
+	if $(PY) -m pip show --quiet tensorflow-cpu >/dev/null 2>&1; then \
+	  $(PY) -m pip uninstall --quiet --yes tensorflow-cpu tensorflow; fi
 	$(PY) -m pip install --quiet -r requirements.txt
+	if nvidia-smi -L >/dev/null 2>&1; then $(PY) -m pip install --quiet -r requirements-gpu.txt; fi
 	$(PY) -m pip install --quiet --no-deps -e .
 	touch $(STAMP)
 
@@ -27,8 +33,10 @@ book: $(STAMP)
 
 test: $(STAMP)
 	$(PY) tools/export.py --check
-	$(PY) -m pytest tests --ignore=tests/browser -p no:cacheprovider
+	$(PY) tools/install_cell.py --check
+	$(PY) -m pytest tests --ignore=tests/browser --ignore=tests/e2e -p no:cacheprovider
 	PYTHONPATH=tests $(PY) -m pytest $(NBVAL) chapters
+	$(PY) -m pytest tests/e2e -p no:cacheprovider
 	$(VENV)/bin/jb build . -n -W --keep-going
 	sh tools/ensure_chromium.sh
 	$(PY) -m pytest tests/browser -p no:cacheprovider
@@ -40,6 +48,14 @@ export: $(STAMP)
 execute: $(STAMP)
 	$(PY) tools/execute.py chapters/*.ipynb
 	$(PY) tools/export.py
+
+# Open the chapters in JupyterLab, in the project's environment (kernel "Python 3" is .venv).
+lab: $(STAMP) $(LAB_STAMP)
+	$(VENV)/bin/jupyter lab chapters/
+
+$(LAB_STAMP): requirements-lab.txt
+	$(PY) -m pip install --quiet -r requirements-lab.txt
+	touch $(LAB_STAMP)
 
 clean:
 	rm -rf _build

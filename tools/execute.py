@@ -3,8 +3,10 @@
     python tools/execute.py chapters/01_energy_models.ipynb [more.ipynb ...]
 
 Stored outputs come only from this script (never typed by hand): it runs every cell in
-order, in the notebook's own directory, with TensorFlow's C++ logging silenced so that
-its log lines do not end up in the book, then writes the notebook back in place.
+order, in the notebook's own directory, with TensorFlow's C++ logging silenced, then drops
+every stderr output (TensorFlow's CUDA probing messages on a machine with or without a GPU,
+library warnings: they differ between machines, nbval does not compare them, and they must not
+reach the book) and writes the notebook back in place. A cell that raises still fails here.
 Afterwards run `python tools/export.py` if exported cells changed.
 """
 from __future__ import annotations
@@ -21,6 +23,19 @@ from nbclient import NotebookClient
 QUIET_ENV = {"TF_CPP_MIN_LOG_LEVEL": "3", "PYTHONHASHSEED": "0", "TF_ENABLE_ONEDNN_OPTS": "0"}
 
 
+def strip_stderr(notebook) -> int:
+    """Remove every stderr stream output from the notebook in place; return how many."""
+    removed = 0
+    for cell in notebook.cells:
+        if cell.cell_type != "code":
+            continue
+        kept = [o for o in cell.outputs
+                if not (o.get("output_type") == "stream" and o.get("name") == "stderr")]
+        removed += len(cell.outputs) - len(kept)
+        cell.outputs = kept
+    return removed
+
+
 def execute(path: Path, timeout: int) -> float:
     notebook = nbformat.read(path, as_version=4)
     os.environ.update(QUIET_ENV)
@@ -28,6 +43,7 @@ def execute(path: Path, timeout: int) -> float:
     client = NotebookClient(notebook, timeout=timeout, kernel_name="python3",
                             resources={"metadata": {"path": str(path.parent)}})
     client.execute()
+    strip_stderr(notebook)
     nbformat.write(notebook, path)
     return time.perf_counter() - start
 
