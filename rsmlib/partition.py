@@ -134,7 +134,8 @@ def temperature_path_hidden_log_probs(model, D, betas, base_log_probs, chunk=204
     is f_β. Summing out the D words (ordered sequences) leaves
     log p̃_β(h) = β D b_h·h + D logsumexp_k(c_β,k + β (W h)_k),
     normalised over the 2^F rows of ``binary_states(F)``; F <= 20. ``betas``: a sequence (B,).
-    Returns float64 (B, 2^F). Example: ``temperature_path_hidden_log_probs(rsm16, 500, [0.5], b_A)``.
+    The logits are computed in the model's dtype (a float32 model: about D·1e-6 of rounding in
+    log p̃, fast; a float64 model: exact to rounding). Returns float64 (B, 2^F). Example: ``temperature_path_hidden_log_probs(rsm16, 500, [0.5], b_A)``.
     """
     if model.num_hidden > MAX_ENUMERATED_UNITS:
         raise ValueError(f"enumerating p_β(h) needs F <= {MAX_ENUMERATED_UNITS}; "
@@ -144,9 +145,9 @@ def temperature_path_hidden_log_probs(model, D, betas, base_log_probs, chunk=204
         raise ValueError(f"D must be one document length; got {D!r}")
     D = float(D[0])
     betas = np.atleast_1d(np.asarray(betas, np.float64))
-    W, b_v, b_h = (tf.cast(p, tf.float64) for p in model.parameters)
-    b_a = tf.constant(np.asarray(base_log_probs, np.float64))
-    states = binary_states(model.num_hidden, tf.float64)
+    W, b_v, b_h = model.parameters
+    b_a = tf.constant(np.asarray(base_log_probs), W.dtype)
+    states = binary_states(model.num_hidden, W.dtype)
     rows = []
     for beta in betas:
         c = (1 - beta) * b_a + beta * b_v                                            # (K,)
@@ -156,7 +157,7 @@ def temperature_path_hidden_log_probs(model, D, betas, base_log_probs, chunk=204
             logits = c + beta * tf.matmul(h, W, transpose_b=True)                    # (n, K)
             parts.append(beta * D * tf.linalg.matvec(h, b_h)
                          + D * tf.reduce_logsumexp(logits, axis=-1))
-        rows.append(tf.concat(parts, axis=0))
+        rows.append(tf.cast(tf.concat(parts, axis=0), tf.float64))
     log_p = tf.stack(rows)                                                           # (B, 2^F)
     return log_p - tf.reduce_logsumexp(log_p, axis=1, keepdims=True)
 
