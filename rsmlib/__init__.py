@@ -16,7 +16,7 @@ from rsmlib.gaussian import (gradient_and_hessian, kl_diagonal_to_standard,
                               rank_one_covariance, rank_one_scale, rank_one_scale_matvec,
                               sample_diagonal, sample_gaussian, sample_rank_one,
                               score_function_gradients)
-from rsmlib.evaluation import perplexity, rsm_log_probs, unigram_log_probs
+from rsmlib.evaluation import perplexity, rsm_log_probs, top_words, unigram_log_probs
 from rsmlib.partition import ais_log_partition, binary_states
 from rsmlib.training import fit_rsm
 from rsmlib.rbm import RBM
@@ -31,6 +31,7 @@ __all__ = [
     "perplexity",
     "rsm_log_probs",
     "split_documents",
+    "top_words",
     "unigram_log_probs",
     "DLGM",
     "load_binarized_mnist",

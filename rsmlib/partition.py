@@ -25,19 +25,30 @@ def binary_states(n, dtype=tf.float64):
 from rsmlib.sampling import as_seed, multinomial_counts  # noqa: E402  (AIS is added to this module in chapter 3)
 
 
-def ais_log_partition(model, D, *, num_runs, num_betas, seed, base_log_probs=None):
+def ais_log_partition(model, D, *, num_runs, num_betas=None, seed, base_log_probs=None,
+                      betas=None):
     """Annealed importance sampling estimate of log Z_D for an RSM (Neal 2001; Salakhutdinov & Murray 2008).
 
     Anneals from the base-rate model A (W = 0, visible biases ``base_log_probs``, the log unigram
     frequencies; default: the model's own b_v) to the model B through
-    f_β(v) = ((1-β) b_A + β b_v)·v + Σ_j softplus(β (D b_h,j + (v W)_j))  (eq. ais-intermediate),
-    with β on a linear grid of ``num_betas`` points from 0 to 1. Z_D normalises ordered word
+    log f_β(v) = ((1-β) b_A + β b_v)·v + Σ_j softplus(β (D b_h,j + (v W)_j))  (eq. ais-intermediate),
+    with β on a linear grid of ``num_betas`` points from 0 to 1, or on the increasing grid
+    ``betas`` from 0 to 1 (e.g. the paper's 15,000-point schedule). Z_D normalises ordered word
     sequences, as in ``RSM.log_partition_exact``; log Z_A = D logsumexp(b_A) + F log 2.
 
     D: an int or a 1-D sequence of document lengths; ``num_runs`` independent runs per length.
     Returns (log_Z, stderr), each of D's shape: the estimate log(mean w) + log Z_A and the delta-
     method standard error std(w) / (sqrt(num_runs) mean(w)) of that log.
     """
+    if (num_betas is None) == (betas is None):
+        raise ValueError("give exactly one of num_betas (a linear grid) and betas (a schedule)")
+    if betas is not None:
+        grid = np.asarray(betas, np.float64)
+        if (grid.ndim != 1 or grid.size < 2 or grid[0] != 0 or grid[-1] != 1
+                or not np.all(np.diff(grid) > 0)):
+            raise ValueError("betas must be an increasing 1-D sequence from 0 to 1 (at least 2 "
+                             f"points); got {betas!r}")
+        num_betas = int(grid.size)
     lengths = _check_lengths_and_runs(model, D, ("num_runs", num_runs, 2),
                                       ("num_betas", num_betas, 2))
     b_a = model.b_v if base_log_probs is None else tf.convert_to_tensor(base_log_probs, model.W.dtype)
@@ -48,7 +59,8 @@ def ais_log_partition(model, D, *, num_runs, num_betas, seed, base_log_probs=Non
         raise ValueError(f"base_log_probs must be finite; found {b_a.numpy()[~np.isfinite(b_a.numpy())][0]}")
     chains_D = np.repeat(lengths.astype(np.int32), num_runs)                 # (C,)
     params = [tf.cast(p, tf.float32) for p in (model.W, model.b_v, model.b_h, b_a)]
-    betas = tf.linspace(tf.constant(0.0, tf.float32), 1.0, num_betas)
+    betas = (tf.linspace(tf.constant(0.0, tf.float32), 1.0, num_betas) if betas is None
+             else tf.constant(grid, tf.float32))
     seeds = tf.random.experimental.stateless_split(as_seed(seed), 2 * num_betas)
     log_w = _ais_runs(*params, tf.constant(chains_D), betas, seeds)
     log_mean_w, stderr = _log_mean_and_stderr(tf.reshape(log_w, [lengths.size, num_runs]))
@@ -112,6 +124,42 @@ def _ais_runs(W, b_v, b_h, b_a, D, betas, seeds):
         logits = (1 - beta) * b_a + beta * (b_v + tf.matmul(h, W, transpose_b=True))
         v = multinomial_counts(logits, D, seeds[2 * i])
     return log_w
+
+
+def temperature_path_hidden_log_probs(model, D, betas, base_log_probs, chunk=2048):
+    """Exact log p_β(h) of AIS's intermediate distributions (eq. ais-intermediate) over all 2^F h.
+
+    The intermediate model at inverse temperature β is the joint
+    p_β(v, h) ∝ exp(c_β·v + β h·(D b_h + v W)) with c_β = (1-β) b_A + β b_v, whose marginal in v
+    is f_β. Summing out the D words (ordered sequences) leaves
+    log p̃_β(h) = β D b_h·h + D logsumexp_k(c_β,k + β (W h)_k),
+    normalised over the 2^F rows of ``binary_states(F)``; F <= 20. ``betas``: a sequence (B,).
+    The logits are computed in the model's dtype (a float32 model: about D·1e-6 of rounding in
+    log p̃, fast; a float64 model: exact to rounding). Returns float64 (B, 2^F). Example: ``temperature_path_hidden_log_probs(rsm16, 500, [0.5], b_A)``.
+    """
+    if model.num_hidden > MAX_ENUMERATED_UNITS:
+        raise ValueError(f"enumerating p_β(h) needs F <= {MAX_ENUMERATED_UNITS}; "
+                         f"got F = {model.num_hidden}")
+    D = _check_lengths_and_runs(model, D)
+    if D.size != 1:
+        raise ValueError(f"D must be one document length; got {D!r}")
+    D = float(D[0])
+    betas = np.atleast_1d(np.asarray(betas, np.float64))
+    W, b_v, b_h = model.parameters
+    b_a = tf.constant(np.asarray(base_log_probs), W.dtype)
+    states = binary_states(model.num_hidden, W.dtype)
+    rows = []
+    for beta in betas:
+        c = (1 - beta) * b_a + beta * b_v                                            # (K,)
+        parts = []
+        for start in range(0, states.shape[0], chunk):
+            h = states[start:start + chunk]                                          # (n, F)
+            logits = c + beta * tf.matmul(h, W, transpose_b=True)                    # (n, K)
+            parts.append(beta * D * tf.linalg.matvec(h, b_h)
+                         + D * tf.reduce_logsumexp(logits, axis=-1))
+        rows.append(tf.cast(tf.concat(parts, axis=0), tf.float64))
+    log_p = tf.stack(rows)                                                           # (B, 2^F)
+    return log_p - tf.reduce_logsumexp(log_p, axis=1, keepdims=True)
 
 
 def ais_log_partition_by_length(model, D, *, num_runs, seed, gibbs_steps=1):

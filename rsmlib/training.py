@@ -79,13 +79,16 @@ class _Trainer(tf.Module):
     """The state of one fit_rsm run: model, optimisers, persistent chains, epoch counter."""
 
     def __init__(self, model, docs, optimizer, learning_rate, hidden_bias_rate, momentum,
-                 persistent, seed):
+                 persistent, seed, weight_decay=0.0):
         super().__init__()
         self.model = model
+        self.weight_decay = float(weight_decay)
         make = {"momentum": lambda vs, lr: MomentumSGD(vs, lr, momentum),
                 "adam": lambda vs, lr: Adam(vs, lr)}[optimizer]
         self.main = make([model.W, model.b_v], learning_rate)
-        self.bias = make([model.b_h], hidden_bias_rate)
+        # an RSM built with hidden_bias=False holds b_h at zero: no optimiser, no update
+        self.train_hidden_bias = bool(getattr(model, "hidden_bias", True))
+        self.bias = make([model.b_h], hidden_bias_rate) if self.train_hidden_bias else None
         self.epoch = tf.Variable(0, dtype=tf.int64, name="epoch")
         self.chains = tf.Variable(docs, name="persistent_chains") if persistent else None
 
@@ -103,9 +106,15 @@ class _Trainer(tf.Module):
                 self.chains.scatter_nd_update(index[:, None], v_model)
             with tf.GradientTape() as tape:
                 loss = self.model.cd_loss(v_data, v_model)
-            dW, db_v, db_h = tape.gradient(loss, self.model.parameters)
-            self.main.apply([dW, db_v], [self.model.W, self.model.b_v])
-            self.bias.apply([db_h], [self.model.b_h])
+                if self.weight_decay:  # L2 "weight cost" on W only: + (λ/2) ||W||²
+                    loss += 0.5 * self.weight_decay * tf.reduce_sum(tf.square(self.model.W))
+            trained = [self.model.W, self.model.b_v]
+            if self.bias is not None:
+                trained.append(self.model.b_h)
+            grads = tape.gradient(loss, trained)
+            self.main.apply(grads[:2], trained[:2])
+            if self.bias is not None:
+                self.bias.apply(grads[2:], trained[2:])
             # CD-1's negative sample is already a one-step reconstruction; otherwise make one
             recon = v_model if (k == 1 and self.chains is None) else self.model.gibbs(v_data, 1, seed + 1)
             return reconstruction_error(v_data, recon)
@@ -114,7 +123,7 @@ class _Trainer(tf.Module):
 
 def fit_rsm(model, docs, *, epochs, batch_size=100, cd_steps=1, learning_rate, seed,
             persistent=False, progress=True, checkpoint_dir=None, optimizer="momentum",
-            momentum=0.9, hidden_bias_rate=None, callback=None):
+            momentum=0.9, hidden_bias_rate=None, weight_decay=0.0, callback=None):
     """Train ``model`` (an RSM) on ``docs`` (N, K) counts by CD-k or persistent CD.
 
     Each epoch visits the documents in a seeded random order in batches of ``batch_size`` and
@@ -123,6 +132,12 @@ def fit_rsm(model, docs, *, epochs, batch_size=100, cd_steps=1, learning_rate, s
     (the paper raises k from 1 to 5). ``hidden_bias_rate`` (default ``learning_rate``) is the
     step size of b_h, whose gradient carries the factor D (chapter 2). With ``persistent=True``
     each document owns one persistent chain (PCD). Everything random derives from ``seed``.
+
+    ``weight_decay`` λ >= 0 adds the L2 penalty (λ/2)·‖W‖² to the loss (Hinton's "weight cost"),
+    so every step moves W by −rate·(∇_W loss + λ W); the biases are not decayed. A model whose
+    ``hidden_bias`` attribute is False (``RSM(..., hidden_bias=False)``, b_h a non-trainable zero)
+    keeps b_h at zero: only W and b_v are updated.
+    Example: ``fit_rsm(model, train, epochs=40, learning_rate=0.01, seed=0, weight_decay=1e-4)``.
 
     With ``checkpoint_dir``, the full state (parameters, optimiser moments, persistent chains,
     epoch) is saved after every epoch, and a later call with the same directory resumes after the
@@ -148,6 +163,9 @@ def fit_rsm(model, docs, *, epochs, batch_size=100, cd_steps=1, learning_rate, s
             raise ValueError(f"{arg} must be a positive number (and finite); got {value!r}")
     if not (isinstance(momentum, numbers.Real) and 0 <= momentum < 1):
         raise ValueError(f"momentum must be a number in [0, 1); got {momentum!r}")
+    if not (isinstance(weight_decay, numbers.Real) and math.isfinite(weight_decay)
+            and weight_decay >= 0):
+        raise ValueError(f"weight_decay must be a finite number >= 0; got {weight_decay!r}")
     if optimizer not in ("momentum", "adam"):
         raise ValueError(f"optimizer must be 'momentum' or 'adam'; got {optimizer!r}")
     schedule = cd_schedule(cd_steps, epochs)
@@ -157,9 +175,13 @@ def fit_rsm(model, docs, *, epochs, batch_size=100, cd_steps=1, learning_rate, s
            "learning_rate": float(learning_rate), "hidden_bias_rate": float(hidden_bias_rate),
            "seed": base_seed.numpy().tolist(), "persistent": bool(persistent),
            "optimizer": optimizer, "momentum": float(momentum)}
+    if weight_decay:  # recorded only when used, so checkpoints of earlier runs still resume
+        run["weight_decay"] = float(weight_decay)
+    if not getattr(model, "hidden_bias", True):
+        run["hidden_bias"] = False
 
     trainer = _Trainer(model, docs, optimizer, learning_rate, hidden_bias_rate, momentum,
-                       persistent, seed)
+                       persistent, seed, weight_decay)
     history = {"epoch": [], "cd_steps": [], "reconstruction_error": []}
     manager = None
     if checkpoint_dir is not None:

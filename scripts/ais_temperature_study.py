@@ -1,0 +1,140 @@
+"""Why AIS over the temperature fails for long documents: the study behind Chapter 3's claims.
+
+    .venv/bin/python scripts/ais_temperature_study.py [--out FILE] [--part all|p_beta] [--betas 21]
+
+Trains RSM-16 exactly as chapters/03_training_rsm.ipynb does (split_documents(reuters.counts, 0.2,
+seed=0); base-rate visible biases; 40 epochs, CD-1 rising to CD-5, Adam, learning rate 0.01, seed 0),
+whose log Z_D is exact by enumeration, and records in a small JSON file:
+
+1. AIS over the temperature (``ais_log_partition``, 100 runs, base-rate model) at D = 500 with
+   1,000, 3,000 and 10,000 linearly spaced temperatures and with the 15,000-step schedule of
+   Salakhutdinov & Murray (2008) (1,000 steps to β = 0.5, 4,000 to 0.9, 10,000 to 1), each
+   against the exact value;
+2. the AIS error against the document length D for both estimators (temperature: 1,000
+   temperatures, 100 runs; length: ``ais_log_partition_by_length``, 1,000 runs);
+3. the exact intermediate distributions p_β(h) over the 2^16 hidden states at D = 500
+   (``temperature_path_hidden_log_probs``) on a grid of β: the mass of h = 0, of the mode of p_1,
+   and the mean number of units on.
+
+Every random step takes the seed recorded in the file. Parts 1 and 2 take about 25 minutes on 2
+CPU cores shared with other jobs; part 3 (``--part p_beta``: retrains the model and merges its result
+into an existing file) a few minutes per 10 values of β there. Chapter 3 reads the file
+(scripts/results/ais_temperature_study.json) and asserts what it states.
+"""
+import argparse
+import json
+import os
+import platform
+import sys
+import time
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+import numpy as np  # noqa: E402
+import tensorflow as tf  # noqa: E402
+
+from rsmlib import RSM, load_reuters  # noqa: E402
+from rsmlib.datasets import split_documents  # noqa: E402
+from rsmlib.evaluation import unigram_base_rates  # noqa: E402
+from rsmlib.partition import (ais_log_partition, ais_log_partition_by_length,  # noqa: E402
+                              temperature_path_hidden_log_probs)
+from rsmlib.training import fit_rsm  # noqa: E402
+
+DEFAULT_OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "results",
+                           "ais_temperature_study.json")
+
+
+def paper_schedule():
+    """Salakhutdinov & Murray (2008): β step 1/2,000 to 0.5, 1/10,000 to 0.9, 1/100,000 to 1."""
+    return np.concatenate([np.linspace(0.0, 0.5, 1001), np.linspace(0.5, 0.9, 4001)[1:],
+                           np.linspace(0.9, 1.0, 10001)[1:]])
+
+
+def train_rsm16(train, base):
+    """RSM-16 with the chapter's recipe and seeds."""
+    model = RSM(train.shape[1], 16, seed=0, init_scale=0.01)
+    model.b_v.assign(tf.constant(base, tf.float32))
+    fit_rsm(model, train, epochs=40, cd_steps=(1, 5), learning_rate=0.01, seed=0,
+            optimizer="adam", progress=False)
+    return model
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", default=DEFAULT_OUT)
+    parser.add_argument("--part", choices=["all", "p_beta"], default="all",
+                        help="p_beta: only part 3, merged into the existing --out file")
+    parser.add_argument("--betas", type=int, default=21, help="grid of β for part 3")
+    args = parser.parse_args()
+    tf.config.experimental.enable_op_determinism()
+    started = time.time()
+    train, _ = split_documents(load_reuters().counts, 0.2, seed=0)
+    base = unigram_base_rates(train)
+    model = train_rsm16(train, base)
+    command = "python " + " ".join(sys.argv)
+    if args.part == "p_beta":
+        with open(args.out) as f:
+            result = json.load(f)
+        result["p_beta_command"] = command
+        D_long = 500
+        return write_p_beta(model, base, D_long, args, result)
+    result = {"command": command,
+              "tensorflow": tf.__version__, "machine": f"{platform.machine()}, "
+              f"{os.cpu_count()} CPUs", "date": time.strftime("%Y-%m-%d"),
+              "model": "RSM-16 trained as in chapter 3 (seed 0)"}
+
+    D_long, runs = 500, 100
+    exact_500 = float(model.log_partition_exact(D_long).numpy())
+    schedules = [("linear", 1000, None, 11), ("linear", 3000, None, 14),
+                 ("linear", 10000, None, 18), ("Salakhutdinov & Murray 2008", 15000,
+                                               paper_schedule(), 19)]
+    rows = []
+    for name, steps, betas, seed in schedules:
+        start = time.time()
+        kwargs = {"betas": betas} if betas is not None else {"num_betas": steps}
+        log_z, se = ais_log_partition(model, D_long, num_runs=runs, seed=seed,
+                                      base_log_probs=base, **kwargs)
+        rows.append({"schedule": name, "temperatures": steps, "D": D_long, "runs": runs,
+                     "seed": seed, "log_z": log_z, "stderr": se, "error": log_z - exact_500,
+                     "seconds": round(time.time() - start, 1)})
+        print(rows[-1], flush=True)
+    result["temperature_ais_D500"] = {"exact_log_z": exact_500, "rows": rows}
+
+    Ds = [10, 30, 50, 100, 200, 300, 400, 500]
+    exact = model.log_partition_exact(Ds).numpy()
+    t_log_z, t_se = ais_log_partition(model, Ds, num_runs=100, num_betas=1000, seed=31,
+                                      base_log_probs=base)
+    l_log_z, l_se = ais_log_partition_by_length(model, Ds, num_runs=1000, seed=32)
+    result["error_vs_D"] = {
+        "D": Ds, "exact_log_z": exact.tolist(),
+        "temperature": {"runs": 100, "temperatures": 1000, "seed": 31,
+                        "error": (t_log_z - exact).tolist(), "stderr": t_se.tolist()},
+        "length": {"runs": 1000, "gibbs_steps": 1, "seed": 32,
+                   "error": (l_log_z - exact).tolist(), "stderr": l_se.tolist()}}
+    print(result["error_vs_D"], flush=True)
+
+    return write_p_beta(model, base, D_long, args, result, started)
+
+
+def write_p_beta(model, base, D_long, args, result, started=None):
+    """Part 3: the exact p_β(h) at D = D_long on a grid of ``args.betas`` values; writes the file."""
+    started = time.time() if started is None else started
+    betas = np.round(np.linspace(0.0, 1.0, args.betas), 6)
+    log_p = temperature_path_hidden_log_probs(model, D_long, betas, base).numpy()   # (B, 2^16)
+    p = np.exp(log_p)
+    mode = int(np.argmax(log_p[-1]))
+    units_on = np.array([bin(i).count("1") for i in range(p.shape[1])])
+    result["p_beta_D500"] = {
+        "D": D_long, "betas": betas.tolist(), "mode_of_p1": mode,
+        "mode_units_on": int(units_on[mode]),
+        "p_h_zero": p[:, 0].tolist(), "p_mode_of_p1": p[:, mode].tolist(),
+        "mean_units_on": (p @ units_on).tolist(), "max_p": p.max(axis=1).tolist()}
+    result["seconds" if "seconds" not in result else "p_beta_seconds"] = round(time.time() - started)
+    os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
+    with open(args.out, "w") as f:
+        json.dump(result, f, indent=1)
+    print(f"wrote {args.out}", flush=True)
+
+
+if __name__ == "__main__":
+    main()
