@@ -12,14 +12,12 @@ from rsmlib.rsm import check_counts, free_energy
 def perplexity(log_probs, lengths, *, log_partition="auto", num_runs=300, seed=None):
     """exp(-Σ_n log p(v_n) / Σ_n D_n): the per-word perplexity of a set of documents.
 
-    Two ways to call it:
-
-    * ``perplexity(log_probs, lengths)``: log p(v_n) (N,) and the lengths D_n (N,) are given;
-    * ``perplexity(model, docs, log_partition=..., seed=...)``: an RSM and count vectors (N, K);
-      log p(v_n) = -F(v_n) - log Z_{D_n} (``rsm_log_probs``), with log Z_D from
-      ``log_partition``: "exact" (enumeration of the 2^F hidden states, F <= 20), "ais" (AIS over
-      the document length, ``num_runs`` runs, ``seed`` required), "auto" (exact when F <= 20,
-      otherwise AIS), or a callable D -> log Z_D.
+    Two ways to call it. ``perplexity(log_probs, lengths)`` takes log p(v_n) (N,) and the lengths
+    D_n (N,). ``perplexity(model, docs, log_partition=..., seed=...)`` takes an RSM and count
+    vectors (N, K) and computes log p(v_n) = -F(v_n) - log Z_{D_n} (``rsm_log_probs``), with
+    log Z_D from ``log_partition``: "exact" (enumeration of the 2^F hidden states, F <= 20), "ais"
+    (AIS over the document length, ``num_runs`` runs, ``seed`` required), "auto" (exact when
+    F <= 20, otherwise AIS), or a callable D -> log Z_D.
 
     Example: ``perplexity(rsm16, held_out, log_partition="exact")``.
     """
