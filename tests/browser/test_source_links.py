@@ -7,6 +7,8 @@ Run after the book is built (``make test`` does)::
 With the setting empty, no page of ``_build/html`` (or ``$RSMLIB_BOOK_HTML``) links to a code host
 or a launch service (Binder, Colab, ...): such a link would lead nowhere. With it set, every such
 link names that repository. The chapters must still offer the .ipynb download (a local file).
+Links to works the book cites (the URLs in references.bib, e.g. a tutorial's repository in the
+bibliography) are content, not links to the book's source, and are left out.
 """
 from __future__ import annotations
 
@@ -28,13 +30,21 @@ def setting() -> str:
     return ((config.get("repository") or {}).get("url") or "").strip().rstrip("/")
 
 
+def cited_urls() -> set[str]:
+    """The URLs that references.bib cites (``url = {...}`` or ``\\url{...}``), without a final /."""
+    bib = (ROOT / "references.bib").read_text(encoding="utf-8")
+    urls = re.findall(r"\\url\{([^}]+)\}", bib) + re.findall(r"\burl\s*=\s*[{\"]([^}\"]+)", bib)
+    return {u.strip().rstrip("/") for u in urls}
+
+
 def source_links() -> dict[str, set[str]]:
-    """{page: links to a code host or a launch service} over every page of the build."""
+    """{page: links to a code host or a launch service} over every page, less cited works."""
+    cited = cited_urls()
     found = {}
     for page in sorted(HTML.rglob("*.html")):
         text = page.read_text(encoding="utf-8", errors="replace")
         links = {url for url in LINK.findall(text) if re.match(r"^(\w+:)?//", url)
-                 and any(host in url.lower() for host in HOSTS)}
+                 and any(host in url.lower() for host in HOSTS) and url.rstrip("/") not in cited}
         if links:
             found[page.relative_to(HTML).as_posix()] = links
     return found
@@ -42,6 +52,10 @@ def source_links() -> dict[str, set[str]]:
 
 def test_the_book_is_built():
     assert (HTML / "intro.html").is_file(), f"build the book first: no {HTML / 'intro.html'}"
+
+
+def test_cited_works_are_recognised():
+    assert "https://github.com/lisa-lab/DeepLearningTutorials" in cited_urls()
 
 
 def test_no_link_leads_nowhere():
