@@ -7,7 +7,7 @@ import pytest
 import tensorflow as tf
 
 from rsmlib import RSM, check, check_close, finite_differences, perplexity, relative_error
-from rsmlib.datasets import log_counts, split_documents
+from rsmlib.datasets import log_counts
 from rsmlib.evaluation import rsm_log_probs, top_words
 from rsmlib.partition import (ais_log_partition, ais_log_partition_by_length,
                               temperature_path_hidden_log_probs)
@@ -210,12 +210,3 @@ def test_finite_differences_of_a_quadratic():
 def test_log_counts_keeps_the_words_that_occur_and_damps_counts():
     counts = np.array([[0, 1, 2, 20, 100]])
     np.testing.assert_array_equal(log_counts(counts), [[0, 1, 1, 3, 5]])
-
-
-def test_split_documents_is_seeded_and_disjoint():
-    counts = np.arange(40).reshape(20, 2)
-    train, held = split_documents(counts, 0.25, seed=0)
-    again = split_documents(counts, 0.25, seed=0)
-    assert len(held) == 5 and len(train) == 15
-    np.testing.assert_array_equal(held, again[1])
-    assert not set(map(tuple, train)) & set(map(tuple, held))
