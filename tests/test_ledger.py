@@ -4,13 +4,13 @@ import re
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-LABEL = r"((?:\d+|[A-Z])\.\d+[a-z]?)"   # chapter labels 2.7, appendix labels A.1
+LABEL = r"((?:\d+|[A-Z]\d*)\.\d+[a-z]?)"   # chapter labels 2.7, appendix labels A1.1
 
 
 def chapter_of(path):
-    """The label prefix of a notebook: "2" for 02_name.ipynb, "A" for A1_name.ipynb (appendix A)."""
+    """The label prefix of a notebook: "2" for 02_name.ipynb, "A1" for A1_name.ipynb (appendix A.1)."""
     prefix = path.name.split("_")[0]
-    return str(int(prefix)) if prefix.isdigit() else prefix[0]
+    return str(int(prefix)) if prefix.isdigit() else prefix
 
 
 def ledger_labels():
