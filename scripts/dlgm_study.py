@@ -40,7 +40,9 @@ import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
 from rsmlib import DLGM, load_mnist_digits  # noqa: E402
-from rsmlib.dlgm import bernoulli_mixture_log_likelihood, fit_bernoulli_mixture  # noqa: E402
+from rsmlib.dlgm import (bernoulli_mixture_log_likelihood, fit_bernoulli_mixture,  # noqa: E402
+                         fit_local_gaussian)
+from rsmlib.sampling import split_seed  # noqa: E402
 
 CONFIG = dict(num_visible=784, latent_sizes=(25, 10), hidden_size=200, kappa=1.0)
 COVARIANCES = ("diagonal", "rank_one")
@@ -109,7 +111,7 @@ def main(argv=None):
     parser.add_argument("--seeds", type=int, default=5)
     parser.add_argument("--epochs", type=int, default=30)
     parser.add_argument("--samples", type=int, default=800)
-    parser.add_argument("--test-images", type=int, default=200)
+    parser.add_argument("--test-images", type=int, default=100)
     parser.add_argument("--dynamic-epochs", type=int, default=40)
     parser.add_argument("--patience", type=int, default=5)
     parser.add_argument("--dynamic-learning-rate", type=float, default=3e-3)
@@ -202,13 +204,20 @@ def run_part(part, args, results, models, train, test):
         results["sweep"] = {}
         for cov, model in models.items():
             results["sweep"][cov] = {}
+            v = test[:args.sweep_images]
+            fit_seed = split_seed(split_seed(SEEDS["sweep"], 2)[0], -(-len(v) // 100))
+            fits = [fit_local_gaussian(model, v[i:i + 100], args.local_steps, s)
+                    for i, s in zip(range(0, len(v), 100), fit_seed)]   # as inside, once for all S
+            local = [tf.concat([f[k] for f in fits], 0) for k in (0, 1)]
             for proposal in ("q", "local"):
                 results["sweep"][cov][proposal] = {}
+                options = proposal_options(proposal, args)
+                if proposal == "local":
+                    options["local"] = local
                 for S in args.sweep:
                     start = time.perf_counter()
                     log_p, se = model.log_likelihood_is(
-                        test[:args.sweep_images], S, seed=SEEDS["sweep"],
-                        batch_size=max(1, 50_000 // S), **proposal_options(proposal, args))
+                        v, S, seed=SEEDS["sweep"], batch_size=max(1, 50_000 // S), **options)
                     results["sweep"][cov][proposal][str(S)] = {
                         "log_p": log_p.tolist(), "se": se.tolist(),
                         "seconds": time.perf_counter() - start}
