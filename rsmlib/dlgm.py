@@ -39,7 +39,8 @@ def _weights(n_in, n_out, seed, dtype, scale=1.0):
 
 
 class MLP(tf.Module):
-    """T(x) = act(x W₁ + b₁) W₂ + b₂, a perceptron with one hidden layer: (N, n_in) -> (N, n_out)."""
+    """T(x) = act(x W₁ + b₁) W₂ + b₂, a perceptron with one hidden layer:
+    (N, n_in) -> (N, n_out)."""
 
     def __init__(self, n_in, n_hidden, n_out, seed, dtype=tf.float32, activation="tanh",
                  name=None):
