@@ -376,11 +376,13 @@ def _split_latents(model, xi):
 def fit_local_gaussian(model, v, steps=200, seed=0, num_samples=8, learning_rate=0.01):
     """Per image n, a Gaussian N(m_n, A_n A_nᵀ) over all the latents ξ = (ξ_1, ..., ξ_L)
     (K = Σ_l K_l), fitted to the posterior p(ξ | v_n) by maximising its own ELBO
-    E[ln p(v_n, m_n + A_n ε)] + ln |det A_n| + K (1 + ln 2π) / 2 (eq. local-gaussian) with
-    ``steps`` Adam steps of ``num_samples`` reparameterised draws each, started at q(ξ | v_n).
+    E[ln p(v_n, m_n + A_n ε)] + ln |det A_n| + K (1 + ln 2π) / 2 (eq. local-gaussian)
+    with ``steps`` Adam steps of ``num_samples`` reparameterised draws each, started at
+    q(ξ | v_n).
 
-    Unlike q it is fitted to this one image (no amortisation gap) and has a full covariance,
-    across layers too. model: a DLGM; v: (N, D) in {0, 1}. Returns (m, A): (N, K), (N, K, K).
+    Unlike q it is fitted to this one image (no amortisation gap) and has a full
+    covariance, across layers too. model: a DLGM; v: (N, D) in {0, 1}. Returns (m, A):
+    (N, K) and (N, K, K).
     """
     v = tf.constant(check_binary_images("v", v, model.num_visible), model.dtype)
     for name, value in (("steps", steps), ("num_samples", num_samples)):
@@ -388,18 +390,20 @@ def fit_local_gaussian(model, v, steps=200, seed=0, num_samples=8, learning_rate
     learning_rate = check_positive_number("learning_rate", learning_rate)
     q = model.recognition(v)
     m = tf.concat([p["mu"] for p in q], axis=-1)
-    roots = [tf.linalg.diag(p["sigma"]) if model.covariance == "diagonal"   # R_l R_lᵀ = C_l
-             else rank_one_scale(p["d"], p["u"]) for p in q]
+    roots = [tf.linalg.diag(p["sigma"]) if model.covariance == "diagonal"
+             else rank_one_scale(p["d"], p["u"]) for p in q]          # R_l R_lᵀ = C_l
     A = tf.linalg.LinearOperatorBlockDiag(
         [tf.linalg.LinearOperatorFullMatrix(R) for R in roots]).to_dense()
     key = ("local", int(num_samples))
     if key not in model._functions:
         def step(v, m, A, moments, t, seed, learning_rate):
             n, k = tf.shape(m)[0], tf.shape(m)[1]
-            eps = tf.random.stateless_normal([n, num_samples, k], seed, dtype=model.dtype)
+            eps = tf.random.stateless_normal([n, num_samples, k], seed,
+                                             dtype=model.dtype)
             with tf.GradientTape() as tape:
                 tape.watch([m, A])
-                xi = tf.reshape(m[:, None, :] + tf.einsum("nij,nsj->nsi", A, eps), [-1, k])
+                xi = m[:, None, :] + tf.einsum("nij,nsj->nsi", A, eps)
+                xi = tf.reshape(xi, [-1, k])
                 log_joint = model.generative.log_joint(
                     tf.repeat(v, num_samples, axis=0), _split_latents(model, xi))
                 loss = -tf.reduce_sum(tf.reduce_mean(
@@ -418,28 +422,32 @@ def fit_local_gaussian(model, v, steps=200, seed=0, num_samples=8, learning_rate
     seeds = split_seed(seed, steps)
     lr = tf.constant(learning_rate, model.dtype)
     for t in range(steps):
-        m, A, moments = step(v, m, A, moments, tf.constant(t + 1.0, model.dtype), seeds[t], lr)
+        t_tensor = tf.constant(t + 1.0, model.dtype)
+        m, A, moments = step(v, m, A, moments, t_tensor, seeds[t], lr)
     return m, A
 
 
 def importance_log_likelihood(model, v, num_samples, seed, batch_size=20, proposal="q",
                               defensive=0.2, widen=1.2, local_steps=200, local=None):
-    """ln p(v_n) ≈ ln (1/S) Σ_s p(v_n, ξ_s) / r(ξ_s | v_n), ξ_s ~ r(ξ | v_n)  (eq. is-estimate).
+    """ln p(v_n) ≈ ln (1/S) Σ_s p(v_n, ξ_s) / r(ξ_s | v_n), ξ_s ~ r(ξ | v_n)
+    (eq. is-estimate).
 
-    proposal="q" (the default): r = q(ξ | v_n), the recognition model. proposal="local": the
-    defensive mixture r = α q(ξ | v_n) + (1 - α) N(m_n, A_n A_nᵀ) (eq. defensive-mixture) with
-    α = ``defensive`` and the per-image Gaussian of ``fit_local_gaussian`` (``local_steps``
-    steps, fitted on draws independent of the S below, so p̂ stays unbiased), its scale A_n
-    multiplied by ``widen`` ≥ 1; the weights are at most 1/α times q's, p / r ≤ p / (α q).
-    ``local``: that fit's (m, A), if already computed (an S-sweep reuses one fit).
+    proposal="q" (the default): r = q(ξ | v_n), the recognition model. proposal="local":
+    the defensive mixture r = α q(ξ | v_n) + (1 - α) N(m_n, c² A_n A_nᵀ)
+    (eq. defensive-mixture) with α = ``defensive``, c = ``widen`` ≥ 1 and the per-image
+    Gaussian of ``fit_local_gaussian`` (``local_steps`` steps, fitted on draws independent
+    of the S below, so p̂ stays unbiased); the weights are at most 1/α times q's,
+    p / r ≤ p / (α q). ``local``: that fit's (m, A), if already computed (an S-sweep
+    reuses one fit).
 
-    model: a DLGM; v: (N, D) in {0, 1}; num_samples: S ≥ 2. Returns NumPy (log_p, se), both (N,):
-    the estimate and its delta-method standard error sd(w) / (√S mean(w)). E[p̂] = p(v), so ln p̂
-    is a stochastic lower bound on ln p(v) (Jensen). Images are processed ``batch_size`` at a
-    time (memory ∝ batch_size · S · D).
+    model: a DLGM; v: (N, D) in {0, 1}; num_samples: S ≥ 2. Returns NumPy (log_p, se),
+    both (N,): the estimate and its delta-method standard error sd(w) / (√S mean(w)).
+    E[p̂] = p(v), so ln p̂ is a stochastic lower bound on ln p(v) (Jensen). Images are
+    processed ``batch_size`` at a time (memory ∝ batch_size · S · D).
     """
     v = check_binary_images("v", v, model.num_visible)
-    if isinstance(num_samples, bool) or not isinstance(num_samples, int) or num_samples < 2:
+    if (isinstance(num_samples, bool) or not isinstance(num_samples, int)
+            or num_samples < 2):
         raise ValueError(f"num_samples must be an int >= 2; got {num_samples!r}")
     if proposal not in PROPOSALS:
         raise ValueError(f"proposal must be one of {PROPOSALS}; got {proposal!r}")
@@ -452,7 +460,8 @@ def importance_log_likelihood(model, v, num_samples, seed, batch_size=20, propos
         def log_weights(chunk, m, A, seed):
             n = tf.shape(chunk)[0]
             q = model.recognition(chunk)
-            qs = [{k: tf.repeat(x, num_samples, axis=0) for k, x in p.items()} for p in q]
+            qs = [{k: tf.repeat(x, num_samples, axis=0) for k, x in p.items()}
+                  for p in q]
             if proposal == "q":
                 xis = model.recognition.sample(qs, model.noise(n * num_samples, seed))
                 log_r = model.recognition.log_density(qs, xis)
@@ -461,7 +470,8 @@ def importance_log_likelihood(model, v, num_samples, seed, batch_size=20, propos
                 k = tf.shape(m)[1]
                 from_q = tf.concat(model.recognition.sample(
                     qs, model.noise(n * num_samples, s[0])), axis=-1)
-                eps = tf.random.stateless_normal([n, num_samples, k], s[1], dtype=model.dtype)
+                eps = tf.random.stateless_normal([n, num_samples, k], s[1],
+                                                 dtype=model.dtype)
                 from_local = tf.reshape(
                     m[:, None, :] + widen * tf.einsum("nij,nsj->nsi", A, eps), [-1, k])
                 pick_q = tf.random.stateless_uniform([n * num_samples, 1], s[2],
@@ -476,13 +486,13 @@ def importance_log_likelihood(model, v, num_samples, seed, batch_size=20, propos
                 log_r = tf.reduce_logsumexp(tf.stack([
                     math.log(defensive) + model.recognition.log_density(qs, xis),
                     math.log(1 - defensive) + tf.reshape(log_local, [-1])]), axis=0)
-            log_w = (model.generative.log_joint(tf.repeat(chunk, num_samples, axis=0), xis)
-                     - log_r)
+            repeated = tf.repeat(chunk, num_samples, axis=0)
+            log_w = model.generative.log_joint(repeated, xis) - log_r
             return tf.reshape(log_w, [n, num_samples])
         model._functions[key] = tf.function(log_weights)
     log_weights = model._functions[key]
     m = A = tf.zeros([0], model.dtype)
-    if proposal == "local":                         # fit on draws independent of the S below
+    if proposal == "local":                # fit on draws independent of the S below
         fit_seed, seed = split_seed(seed, 2)
     if proposal == "local" and local is not None:
         m, A = (tf.convert_to_tensor(x, model.dtype) for x in local)
@@ -496,7 +506,8 @@ def importance_log_likelihood(model, v, num_samples, seed, batch_size=20, propos
     for i, start in enumerate(range(0, v.shape[0], batch_size)):
         chunk = tf.constant(v[start:start + batch_size], model.dtype)
         window = slice(start, start + batch_size) if proposal == "local" else slice(0, 0)
-        log_w = log_weights(chunk, m[window], A[window], seeds[i]).numpy().astype(np.float64)
+        log_w = log_weights(chunk, m[window], A[window], seeds[i])
+        log_w = log_w.numpy().astype(np.float64)
         top = log_w.max(axis=1, keepdims=True)
         w = np.exp(log_w - top)
         mean = w.mean(axis=1)
