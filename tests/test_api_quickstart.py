@@ -26,6 +26,8 @@ def test_the_quick_start_has_the_five_first_things():
                  "perplexity(", "top_words(", "RSMLayer(", "keras.Model(", "DLGM(", ".fit(",
                  "log_likelihood_is("):
         assert call in joined, f"the quick start no longer shows {call}"
+    long = [line for line in joined.splitlines() if len(line) > 88]
+    assert not long, f"quick-start lines wider than the code box (88 characters): {long}"
 
 
 def test_the_quick_start_runs(tmp_path):

@@ -257,6 +257,43 @@ def test_bibliography_labels_are_the_citations_author_year_text():
 
 
 # ------------------------------------------------------------------------------------------
+# The API page: a quick start, then the public API by task, without internals
+
+API_GROUPS = ("Quick start", "Models", "Training", "Evaluation", "Estimators", "Data", "Keras")
+SIGNATURE_ID = re.compile(r'<dt class="sig sig-object py" id="(?P<id>[^"]+)"')
+
+
+def public_names() -> list[str]:
+    """``rsmlib.__all__``, read from the source (importing rsmlib would import TensorFlow)."""
+    import ast
+
+    tree = ast.parse((ROOT / "rsmlib" / "__init__.py").read_text(encoding="utf-8"))
+    for node in tree.body:
+        if isinstance(node, ast.Assign) and any(getattr(t, "id", "") == "__all__"
+                                                for t in node.targets):
+            return list(ast.literal_eval(node.value))
+    raise AssertionError("rsmlib/__init__.py has no __all__")
+
+
+def test_api_page_is_the_public_api_by_task():
+    page = (HTML / "api.html").read_text(encoding="utf-8")
+    headings = [html.unescape(h).strip() for h in re.findall(r"<h[23]>([^<]+)", page)]
+    headings = [h for h in headings if h != "Contents"]  # the theme's "on this page" box
+    missing = [g for g in API_GROUPS if g not in headings]
+    assert not missing, f"api.html lacks the sections {missing}; it has {headings}"
+    assert headings.index("Quick start") == 0, f"the quick start must come first: {headings}"
+    ids = set(SIGNATURE_ID.findall(page))
+    undocumented = [n for n in public_names() if f"rsmlib.{n}" not in ids]
+    assert not undocumented, f"public names missing from api.html: {undocumented}"
+    internal = sorted(i for i in ids if re.search(r"\._|\.check_(?!close$)|^rsmlib\.[a-z]+\.", i)
+                      and not i.startswith("rsmlib.keras."))
+    assert not internal, f"api.html documents internals: {internal}"
+    assert "rsmlib.keras.RSMLayer" in ids and "rsmlib.fit_rsm" in ids
+    docstring_math = len(re.findall(r'<dd>(?:(?!</dd>).)*?<div class="math', page, re.S))
+    assert docstring_math >= 5, f"only {docstring_math} docstrings show typeset math"
+
+
+# ------------------------------------------------------------------------------------------
 # The browser
 
 
@@ -394,10 +431,19 @@ const clipped = [];
 const MAX_CLIP_PX = arguments[0];
 const root = document.documentElement;
 if (root.scrollWidth > root.clientWidth + 1) {
-  // Name the culprits: the outermost shown elements whose right edge passes the window's.
+  // Name the culprits: the outermost shown elements whose right edge passes the window's,
+  // outside any scrolling or clipping box and not fixed to the window (the theme's drawers).
   const wide = el => el.getBoundingClientRect().right > root.clientWidth + 1;
+  const contained = el => {
+    for (let p = el.parentElement; p && p !== document.body; p = p.parentElement)
+      if (getComputedStyle(p).overflowX !== 'visible' || getComputedStyle(p).position === 'fixed')
+        return true;
+    return false;
+  };
   const culprits = Array.from(document.body.querySelectorAll('*'))
-    .filter(el => wide(el) && shown(el) && !wide(el.parentElement)).slice(0, 3).map(where);
+    .filter(el => wide(el) && shown(el) && !wide(el.parentElement)
+                  && getComputedStyle(el).position !== 'fixed' && !contained(el))
+    .slice(0, 3).map(where);
   clipped.push(`the page is ${root.scrollWidth} px wide in a ${root.clientWidth} px window `
                + `(sticking out: ${culprits.join('; ')})`);
 }
@@ -573,3 +619,32 @@ def test_math_pages_really_have_mathjax_output(server, browser):
     assert state["titleLines"] is not None and state["searchBoxes"], state
     mathjax = [u for u in requests_made(browser) if "/_static/mathjax/" in u]
     assert mathjax and all(u.startswith(server) for u in mathjax), mathjax
+
+
+SYNTHETIC_PAGE = r"""<!DOCTYPE html><html><body><main>
+<p id="raw-dollar">An unrendered $x^2$ formula.</p>
+<p id="raw-macro">A control word \mathbb{E} left in prose.</p>
+<p id="prices">Prices are prose: it costs $5, or $1.50 (and $20).</p>
+<pre>echo $HOME; \frac{a}{b}</pre><p>Code: <code>$x \mu</code>.</p>
+<span class="math">\(x\)</span>
+<div id="clipped" style="width:100px;overflow:hidden"><div style="width:300px;height:9px"></div></div>
+<div id="scrolls" style="width:100px;overflow-x:auto"><div style="width:300px;height:9px"></div></div>
+<mjx-container><mjx-merror data-mjx-error="Missing close brace">x</mjx-merror></mjx-container>
+<div id="too-wide" style="width:3000px;height:1px"></div>
+</main></body></html>"""
+
+
+def test_the_page_checks_flag_what_they_should(browser):
+    """The detectors on a page made to fail: what they flag, and what they leave alone."""
+    set_viewport(browser, 1366, WIDTHS[1366])
+    browser.get("about:blank")
+    browser.execute_script("document.open(); document.write(arguments[0]); document.close();",
+                           SYNTHETIC_PAGE)
+    state = browser.execute_script(INSPECT_PAGE, MAX_CLIP_PX)
+    raw = state["rawTex"]
+    assert len(raw) == 2 and "#raw-dollar" in raw[0] and "\\mathbb" in raw[1], raw
+    clipped = state["clipped"]
+    assert len(clipped) == 2, clipped
+    assert clipped[0].startswith("the page is 3") and "div#too-wide" in clipped[0], clipped
+    assert "div#clipped" in clipped[1] and "cuts 200 px off" in clipped[1], clipped
+    assert any("Missing close brace" in e for e in state["mathErrors"]), state["mathErrors"]
