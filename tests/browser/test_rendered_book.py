@@ -27,8 +27,10 @@ with ``$RSMLIB_SCREENSHOTS``). Without the browser it checks that internal links
 local ``href``/``src`` names a file in the build and every ``#anchor`` exists in its target page),
 that no Markdown table row in a page's source (``_sources/``) has more cells than its header (a
 ``|`` in a formula such as ``$|b_h|$`` splits the row, and the cells after the header's last are
-silently dropped), and that every bibliography label is the author-year text of the citations
-that link to it. Chromium and chromedriver come from Debian (``chromium``, ``chromium-driver``;
+silently dropped), that every bibliography label is the author-year text of the citations
+that link to it, and that the API page leads with its quick start and documents every name of
+``rsmlib.__all__``, grouped by task, and no internals. A page made to fail checks the detectors
+themselves (``test_the_page_checks_flag_what_they_should``). Chromium and chromedriver come from Debian (``chromium``, ``chromium-driver``;
 ``tools/ensure_chromium.sh`` installs them); a missing browser or book is a failure, not a skip.
 """
 from __future__ import annotations
