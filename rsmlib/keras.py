@@ -74,12 +74,12 @@ def gibbs_negatives(rsm, v, k, seed, hidden_probs=None):
     """k steps V -> h -> V of block Gibbs sampling from counts v (N, K), keeping each D_n.
 
     ``rsm``: an ``RSM`` (or the layer's view of its weights); calls ``RSM.hidden_probs``,
-    ``RSM.visible_logits`` and the exact samplers ``bernoulli`` and ``multinomial_counts``, with
-    the seeds ``split_seed(seed, 2k)`` in the order of ``RSM.gibbs``, so that outside
-    tf.distribute it draws what ``rsm.gibbs(v, k, seed)`` draws. Under a strategy the draws of each
-    document do not depend on how a global batch is split over replicas
-    (``rows_of_global_batch``). ``hidden_probs``: p(h | v) if already computed. Returns counts
-    (N, K), without gradient.
+    ``RSM.visible_logits`` and the exact samplers ``bernoulli`` and
+    ``multinomial_counts``, with the seeds ``split_seed(seed, 2k)`` in the order of
+    ``RSM.gibbs``, so that outside tf.distribute it draws what ``rsm.gibbs(v, k, seed)``
+    draws. Under a strategy the draws of each document do not depend on how a global batch
+    is split over replicas (``rows_of_global_batch``). ``hidden_probs``: p(h | v) if
+    already computed. Returns counts (N, K), without gradient.
     """
     v = tf.stop_gradient(tf.cast(v, rsm.W.dtype))
     D = tf.cast(tf.round(tf.reduce_sum(v, axis=-1)), tf.int32)
@@ -108,12 +108,13 @@ def gibbs_negatives(rsm, v, k, seed, hidden_probs=None):
 
 
 def cd_step(rsm, v, k, seed, start=None, hidden_probs=None):
-    """One CD-k update's loss and negatives, the step shared by ``RSMLayer`` and ``fit_rsm``.
+    """One CD-k update's loss and negatives: the step of ``RSMLayer`` and ``fit_rsm``.
 
-    The negatives are ``gibbs_negatives`` from ``start`` (default: the data v, CD-k; persistent
-    chains for PCD), and the loss is ``rsm.cd_loss(v, negatives)`` (eq. rsm-cd-loss), whose
-    gradient is minus the CD update. v, start (N, K); ``hidden_probs``: p(h | v), reused for the
-    first step when the chains start at v. Returns (loss scalar, negatives (N, K)).
+    The negatives are ``gibbs_negatives`` from ``start`` (default: the data v, CD-k;
+    persistent chains for PCD), and the loss is ``rsm.cd_loss(v, negatives)`` (eq.
+    rsm-cd-loss), whose gradient is minus the CD update. v, start (N, K); ``hidden_probs``:
+    p(h | v), reused for the first step when the chains start at v. Returns (loss scalar,
+    negatives (N, K)).
     Example: ``loss, v_k = cd_step(model, v, 1, tf.constant([0, 1], tf.int64))``.
     """
     if start is None:
@@ -140,10 +141,11 @@ class RSMLayer(keras.layers.Layer):
     Under a ``tf.distribute`` strategy every document gets the random numbers it gets on one
     device, and Keras scales the loss by 1/replicas, so ``fit`` gives the single-device result.
 
-    ``persistent_chains=C`` (C >= the batch size) trains by persistent CD instead: C fantasy
-    documents, started from the first training batch (each keeps that document's length), are
-    advanced k Gibbs steps per batch (the first n of them for a batch of n) and carried to the
-    next batch; they are a non-trainable weight, saved with the model. One device only.
+    ``persistent_chains=C`` (C >= the batch size) trains by persistent CD instead: C
+    fantasy documents, started from the first training batch (each keeps that document's
+    length), are advanced k Gibbs steps per batch (the first n of them for a batch of n)
+    and carried to the next batch; they are a non-trainable weight, saved with the model.
+    One device only.
 
     Example::
 
@@ -159,11 +161,11 @@ class RSMLayer(keras.layers.Layer):
         for arg, value in (("num_hidden", num_hidden), ("k", k)):
             if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
                 raise ValueError(f"{arg} must be a positive int; got {value!r}")
-        if (isinstance(persistent_chains, bool) or not isinstance(persistent_chains, (int, np.integer))
-                or persistent_chains < 0):
-            raise ValueError(f"persistent_chains must be an int >= 0 (0: CD-k from the data); "
-                             f"got {persistent_chains!r}")
-        self.persistent_chains = int(persistent_chains)
+        chains = persistent_chains
+        if isinstance(chains, bool) or not isinstance(chains, (int, np.integer)) or chains < 0:
+            raise ValueError(f"persistent_chains must be an int >= 0 (0: CD-k from the "
+                             f"data); got {persistent_chains!r}")
+        self.persistent_chains = int(chains)
         if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
             raise ValueError(f"seed must be an int; got {seed!r}")
         self.num_hidden, self.k, self.hidden_bias = int(num_hidden), int(k), bool(hidden_bias)
@@ -180,11 +182,12 @@ class RSMLayer(keras.layers.Layer):
         self.b_v = self.add_weight(shape=(K,), initializer="zeros", name="b_v")
         self.b_h = (self.add_weight(shape=(self.num_hidden,), initializer="zeros", name="b_h")
                     if self.hidden_bias else None)
-        if self.persistent_chains:   # the fantasy documents of PCD, started from the first batch
-            self.chains = self.add_weight(shape=(self.persistent_chains, K), initializer="zeros",
-                                          trainable=False, name="chains")
-            self.chains_started = self.add_weight(shape=(), initializer="zeros", dtype="int32",
-                                                  trainable=False, name="chains_started")
+        if self.persistent_chains:   # PCD's fantasy documents, started by the first batch
+            self.chains = self.add_weight(shape=(self.persistent_chains, K),
+                                          initializer="zeros", trainable=False, name="chains")
+            self.chains_started = self.add_weight(shape=(), initializer="zeros",
+                                                  dtype="int32", trainable=False,
+                                                  name="chains_started")
 
     @property
     def rsm(self):
@@ -208,9 +211,9 @@ class RSMLayer(keras.layers.Layer):
         return self
 
     def gibbs(self, v, seed, hidden_probs=None):
-        """The negatives: ``self.k`` steps of block Gibbs sampling from v (N, K) (``gibbs_negatives``).
+        """The negatives: ``self.k`` Gibbs steps from v (N, K) (``gibbs_negatives``).
 
-        ``hidden_probs``: p(h | v) if already computed. Returns counts (N, K), without gradient.
+        ``hidden_probs``: p(h | v) if already computed. Returns counts (N, K), no gradient.
         """
         return gibbs_negatives(self.rsm, v, self.k, seed, hidden_probs)
 
@@ -224,13 +227,14 @@ class RSMLayer(keras.layers.Layer):
                 self.add_loss(cd_step(rsm, v, self.k, seed, hidden_probs=probs)[0])
                 return probs
             if shard_layout(tf.shape(v)[0])[1] > 1:
-                raise ValueError("RSMLayer(persistent_chains=...) keeps one set of chains and "
-                                 "cannot be split over the replicas of a tf.distribute strategy; "
-                                 "use persistent_chains=0 (CD-k from the data) there")
+                raise ValueError("RSMLayer(persistent_chains=...) keeps one set of chains "
+                                 "and cannot be split over the replicas of a tf.distribute "
+                                 "strategy; use persistent_chains=0 (CD-k from the data)")
             n = tf.shape(v)[0]
             tf.debugging.assert_less_equal(n, self.persistent_chains, message=(
                 "a batch holds more documents than the layer's persistent_chains"))
-            start = tf.where(self.chains_started > 0, self.chains[:n], tf.cast(v, self.chains.dtype))
+            start = tf.where(self.chains_started > 0, self.chains[:n],
+                             tf.cast(v, self.chains.dtype))
             loss, negatives = cd_step(rsm, v, self.k, seed, start=start)
             self.chains.assign(tf.concat([negatives, self.chains[n:]], axis=0))
             self.chains_started.assign(1)

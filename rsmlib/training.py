@@ -44,12 +44,12 @@ def reconstruction_error(v_data, v_model):
 
 
 def keras_optimizer(optimizer, learning_rate, momentum=0.9):
-    """The Keras optimizer that ``fit_rsm``'s ``optimizer`` names, with step size ``learning_rate``.
+    """The Keras optimizer that ``fit_rsm``'s ``optimizer`` names, at ``learning_rate``.
 
     "momentum": ``keras.optimizers.SGD(learning_rate, momentum)``, the update
-    Δ ← momentum·Δ − rate·∇loss, θ ← θ + Δ; "adam": ``rsmlib.training.adam(learning_rate)``, a
+    Δ ← momentum·Δ − rate·∇loss, θ ← θ + Δ; "adam": ``adam(learning_rate)``, a
     ``keras.optimizers.Adam`` with ε = 1e-8 that rounds as fit_rsm always has. A
-    ``keras.optimizers.Optimizer`` object is copied from its config (with ``learning_rate``
+    ``keras.optimizers.Optimizer`` object is copied from its config (at ``learning_rate``
     if one is given).
     Example: ``keras_optimizer("adam", 0.01).get_config()["epsilon"] == 1e-8``.
     """
@@ -65,14 +65,16 @@ def keras_optimizer(optimizer, learning_rate, momentum=0.9):
 
 
 def adam(learning_rate, beta_1=0.9, beta_2=0.999, epsilon=1e-8):
-    """Adam (Kingma & Ba 2015) as a ``keras.optimizers.Adam`` whose update rounds as fit_rsm's did.
+    """Adam (Kingma & Ba 2015): a ``keras.optimizers.Adam`` that rounds as fit_rsm's did.
 
-    m ← β₁m + (1 − β₁)g, v ← β₂v + (1 − β₂)g², θ ← θ − rate·(√(1 − β₂ᵗ)/(1 − β₁ᵗ))·m/(√v + ε).
-    ``keras.optimizers.Adam`` computes the same update in another order of float32 operations
-    (m += (g − m)(1 − β₁), the rate folded in before the division); a last-bit difference flips
-    a sampled word sooner or later, and over Chapter 3's 40 epochs the runs part
-    (scripts/results/fit_rsm_keras.json). This subclass keeps the chapters' numbers; it is a
-    Keras optimizer in every other respect (state, config, checkpoints). Returns the optimizer.
+    m ← β₁m + (1 − β₁)g, v ← β₂v + (1 − β₂)g²,
+    θ ← θ − rate·(√(1 − β₂ᵗ)/(1 − β₁ᵗ))·m/(√v + ε).
+    ``keras.optimizers.Adam`` computes the same update in another order of float32
+    operations (m += (g − m)(1 − β₁), the rate folded in before the division); a last-bit
+    difference flips a sampled word sooner or later, and over Chapter 3's 40 epochs the
+    runs part (scripts/results/fit_rsm_keras.json). This subclass keeps the chapters'
+    numbers; it is a Keras optimizer in every other respect (state, config, checkpoints).
+    Example: ``fit_rsm(model, docs, optimizer=adam(0.01), epochs=2, seed=0)``.
     """
     return _adam_class()(learning_rate, beta_1=beta_1, beta_2=beta_2, epsilon=epsilon)
 
@@ -88,7 +90,7 @@ def _adam_class():
 
     @keras.saving.register_keras_serializable(package="rsmlib")
     class Adam(keras.optimizers.Adam):
-        """``keras.optimizers.Adam`` with fit_rsm's order of float32 operations (``adam``)."""
+        """``keras.optimizers.Adam`` with fit_rsm's order of float32 operations."""
 
         def update_step(self, gradient, variable, learning_rate):
             dtype = variable.dtype
@@ -100,18 +102,19 @@ def _adam_class():
             v = self._velocities[self._get_variable_index(variable)]
             self.assign(m, self.beta_1 * m + (1 - self.beta_1) * g)
             self.assign(v, self.beta_2 * v + (1 - self.beta_2) * ops.square(g))
-            self.assign_sub(variable, rate * correction * m / (ops.sqrt(v) + self.epsilon))
+            step = rate * correction * m / (ops.sqrt(v) + self.epsilon)
+            self.assign_sub(variable, step)
 
     _ADAM.append(Adam)
     return Adam
 
 
 class _Trainer(tf.Module):
-    """The state of one fit_rsm run: model, Keras optimizers, persistent chains, epoch counter.
+    """The state of one fit_rsm run: model, Keras optimizers, persistent chains, epoch.
 
-    ``groups``: pairs (optimizer, variables): [W, b_v] and [b_h] with their own optimizers (b_h has
-    its own step size), or one optimizer for all (a Keras optimizer object without
-    ``hidden_bias_rate``); without a trained hidden bias, b_h has none.
+    ``optimizers[i]`` updates ``variables_of[i]``: [W, b_v] and [b_h] each have their own
+    (b_h has its own step size), or one optimizer updates all three (a Keras optimizer object
+    without ``hidden_bias_rate``); without a trained hidden bias, b_h has none.
     """
 
     def __init__(self, model, docs, optimizer, learning_rate, hidden_bias_rate, momentum,
@@ -131,28 +134,28 @@ class _Trainer(tf.Module):
         else:   # one Keras optimizer object, as given, for every parameter
             self.optimizers, self.variables_of = [optimizer], [main + bias]
         for opt, variables in zip(self.optimizers, self.variables_of):
-            opt.build(variables)   # its moments exist before a checkpoint is restored into them
+            opt.build(variables)   # its moments exist before a checkpoint is restored
         self.epoch = tf.Variable(0, dtype=tf.int64, name="epoch")
         self.chains = tf.Variable(docs, name="persistent_chains") if persistent else None
-        self.arguments = (docs, optimizer, learning_rate, hidden_bias_rate, momentum, persistent,
-                          weight_decay)
+        self.arguments = (docs, optimizer, learning_rate, hidden_bias_rate, momentum,
+                          persistent, weight_decay)
 
     @property
     def state(self):
-        """Every variable of the run, in a fixed order: the model's, the optimizers', chains, epoch."""
+        """Every variable of the run in a fixed order: model, optimizers, chains, epoch."""
         chains = [] if self.chains is None else [self.chains]
-        return (list(self.model.variables) + [v for opt in self.optimizers for v in opt.variables]
-                + chains + [self.epoch])
+        moments = [v for opt in self.optimizers for v in opt.variables]
+        return list(self.model.variables) + moments + chains + [self.epoch]
 
     def copy(self):
-        """A trainer of the same structure on a copy of the model (restore into it, then ``assign``)."""
+        """A trainer like this one on a copy of the model (restore into it, then ``assign``)."""
         docs, optimizer, *rest = self.arguments
         if not isinstance(optimizer, str):
             optimizer = keras_optimizer(optimizer, None)
         return _Trainer(copy.deepcopy(self.model), docs, optimizer, *rest)
 
     def assign(self, other):
-        """Set every variable of the run to ``other``'s (a ``copy()`` restored from a checkpoint)."""
+        """Set every variable of the run to ``other``'s (a restored ``copy()``)."""
         for target, source in zip(self.state, other.state, strict=True):
             target.assign(source)
 
@@ -172,7 +175,8 @@ class _Trainer(tf.Module):
                     loss += 0.5 * self.weight_decay * tf.reduce_sum(tf.square(self.model.W))
             if self.chains is not None:
                 self.chains.scatter_nd_update(index[:, None], v_model)
-            grads = iter(tape.gradient(loss, [v for vs in self.variables_of for v in vs]))
+            trained = [v for variables in self.variables_of for v in variables]
+            grads = iter(tape.gradient(loss, trained))
             for opt, variables in zip(self.optimizers, self.variables_of):
                 opt.apply([next(grads) for _ in variables], variables)
             # CD-1's negative sample is already a one-step reconstruction; otherwise make one
@@ -186,15 +190,18 @@ def fit_rsm(model, docs, *, epochs, batch_size=100, cd_steps=1, learning_rate=No
             momentum=0.9, hidden_bias_rate=None, weight_decay=0.0, callback=None):
     """Train ``model`` (an RSM) on ``docs`` (N, K) counts by CD-k or persistent CD.
 
-    Each epoch visits the documents in a seeded random order in batches of ``batch_size`` and
-    minimises ``model.cd_loss`` (a mean over the batch) by the CD step that ``RSMLayer`` runs
-    (``rsmlib.keras.cd_step``), with a Keras optimizer: ``optimizer="momentum"``
-    (``keras.optimizers.SGD(learning_rate, momentum)``), ``"adam"`` (``keras.optimizers.Adam``
-    with ε = 1e-8), or any ``keras.optimizers.Optimizer`` object (then ``learning_rate`` is its
-    own; a ``hidden_bias_rate`` gives b_h a copy of it with that rate). ``cd_steps`` is an int or a pair (k_start, k_end) ramped linearly over the epochs
-    (the paper raises k from 1 to 5). ``hidden_bias_rate`` (default ``learning_rate``) is the
-    step size of b_h, whose gradient carries the factor D (chapter 2); b_h has its own optimizer. With ``persistent=True``
-    each document owns one persistent chain (PCD). Everything random derives from ``seed``.
+    Each epoch visits the documents in a seeded random order in batches of
+    ``batch_size`` and minimises ``model.cd_loss`` (a mean over the batch) by the CD step
+    that ``RSMLayer`` runs (``rsmlib.keras.cd_step``), with a Keras optimizer:
+    ``optimizer="momentum"`` (``keras.optimizers.SGD(learning_rate, momentum)``), ``"adam"``
+    (``rsmlib.training.adam``: ``keras.optimizers.Adam`` with ε = 1e-8, rounding as before),
+    or any ``keras.optimizers.Optimizer`` object (its own learning rate is used;
+    ``learning_rate`` must then be None). ``cd_steps`` is an int or a pair (k_start, k_end)
+    ramped linearly over the epochs (the paper raises k from 1 to 5). ``hidden_bias_rate``
+    (default ``learning_rate``; with an optimizer object, a copy of it at that rate) is the
+    step size of b_h, whose gradient carries the factor D (chapter 2); b_h then has its own
+    optimizer. With ``persistent=True`` each document owns one persistent chain (PCD).
+    Everything random derives from ``seed``.
 
     ``weight_decay`` λ >= 0 adds the L2 penalty (λ/2)·‖W‖² to the loss (Hinton's "weight cost"),
     so every step moves W by −rate·(∇_W loss + λ W); the biases are not decayed. A model whose
@@ -224,19 +231,19 @@ def fit_rsm(model, docs, *, epochs, batch_size=100, cd_steps=1, learning_rate=No
     import keras
     if isinstance(optimizer, keras.optimizers.Optimizer):
         if learning_rate is not None:
-            raise ValueError(f"learning_rate must be None with a Keras optimizer object (its own "
-                             "learning_rate is used); got {learning_rate!r}")
+            raise ValueError(f"learning_rate must be None with a Keras optimizer object "
+                             f"(its own learning_rate is used); got {learning_rate!r}")
         config = {k: v for k, v in optimizer.get_config().items() if k != "name"}
         described = {"class": type(optimizer).__name__,
                      "config": json.loads(json.dumps(config, default=str))}
-        rates = [("hidden_bias_rate", hidden_bias_rate)] if hidden_bias_rate is not None else []
+        rates = [] if hidden_bias_rate is None else [("hidden_bias_rate", hidden_bias_rate)]
     elif optimizer in ("momentum", "adam"):
         hidden_bias_rate = learning_rate if hidden_bias_rate is None else hidden_bias_rate
         described = optimizer
         rates = [("learning_rate", learning_rate), ("hidden_bias_rate", hidden_bias_rate)]
     else:
-        raise ValueError(f"optimizer must be 'momentum' or 'adam' or a keras.optimizers.Optimizer "
-                         f"object; got {optimizer!r}")
+        raise ValueError(f"optimizer must be 'momentum' or 'adam' or a "
+                         f"keras.optimizers.Optimizer object; got {optimizer!r}")
     for arg, value in rates:
         if not (isinstance(value, numbers.Real) and math.isfinite(value) and value > 0):
             raise ValueError(f"{arg} must be a positive number (and finite); got {value!r}")
@@ -265,7 +272,7 @@ def fit_rsm(model, docs, *, epochs, batch_size=100, cd_steps=1, learning_rate=No
     if checkpoint_dir is not None:
         manager = tf.train.CheckpointManager(tf.train.Checkpoint(trainer=trainer),
                                              os.fspath(checkpoint_dir), max_to_keep=2)
-        restored = trainer.copy()   # restored into first: a failed restore leaves `model` intact
+        restored = trainer.copy()   # restored first: a failed restore leaves `model` intact
         if resume_checkpoint(tf.train.Checkpoint(trainer=restored), manager,
                              os.fspath(checkpoint_dir), run):
             history = _saved_history(os.fspath(checkpoint_dir), manager.latest_checkpoint)
