@@ -546,12 +546,14 @@ def impute_missing(model, v, mask, steps, seed):
 def fit_bernoulli_mixture(v, num_components, iterations, seed, alpha=0.1):
     """A mixture of K product-Bernoulli images, p(v) = Σ_k π_k Π_d p_kd^v_d (1 - p_kd)^(1-v_d),
     fitted by EM with additive smoothing α on every p_kd, p_kd = (Σ_n r_nk v_nd + α) /
-    (Σ_n r_nk + 2α), the MAP under a Beta(α + 1, α + 1) prior, and a Dirichlet(2) prior on π, from random responsibilities drawn with
-    ``seed``. Its likelihood is exact, so it is a baseline for importance-sampled DLGM numbers.
+    (Σ_n r_nk + 2α), the MAP under a Beta(α + 1, α + 1) prior, and a Dirichlet(2) prior on
+    π, from random responsibilities drawn with ``seed``. Its likelihood is exact, so it is a
+    baseline for importance-sampled DLGM numbers.
 
     v: (N, D) in {0, 1}; num_components: K; iterations: EM steps. Returns a dict with
     "log_weights" (K,) and "means" (K, D). Example:
-    ``mix = fit_bernoulli_mixture(train, 10, 50, seed=0); bernoulli_mixture_log_likelihood(mix, test)``
+    ``mix = fit_bernoulli_mixture(train, 10, 50, seed=0)``, then
+    ``bernoulli_mixture_log_likelihood(mix, test)``
     """
     v = check_binary_images("v", v, np.asarray(v).shape[-1] if np.ndim(v) == 2 else -1)
     K = check_positive_int("num_components", num_components)
