@@ -66,6 +66,15 @@ def test_bernoulli_is_exact_at_zero_and_one_and_its_mean_is_p():
     assert stats.binomtest(int(x[:, 2].sum()), 20_000, 0.3).pvalue > 1e-4
 
 
+def test_bernoulli_never_fires_at_probability_zero_even_when_u_is_exactly_zero():
+    # float32 uniforms are multiples of 2^-23, so 0 itself comes up about once in 8 million
+    # draws: the comparison must be u < p, strict (u <= p would turn on a unit with p = 0)
+    n, seed = 1 << 24, 2
+    u = tf.random.stateless_uniform([n], as_seed(seed), dtype=tf.float32)
+    assert int(tf.reduce_sum(tf.cast(u == 0, tf.int32))) > 0       # the case is exercised
+    assert float(tf.reduce_sum(bernoulli(tf.zeros([n]), seed))) == 0.0
+
+
 # --- Gibbs: a fresh seed for every step -----------------------------------------------------
 
 def record_seeds(monkeypatch, module, *names):
