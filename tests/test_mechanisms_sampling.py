@@ -22,7 +22,8 @@ def test_as_seed_puts_an_int_in_the_second_slot_and_keeps_pairs():
     assert as_seed(7).numpy().tolist() == [0, 7]
     assert as_seed(tf.constant([3, 9], tf.int32)).numpy().tolist() == [3, 9]
     assert as_seed(np.array([3, 9])).dtype == tf.int64
-    for bad in ([1, 2, 3], [5], [[1, 2]], [1.0, 2.0], True):   # (3,), (1,), rank 2, floats, bool
+    # shapes (3,), (1,), (1, 2), (2, 2) and (); floats; a bool
+    for bad in ([1, 2, 3], [5], [[1, 2]], [[1, 2], [3, 4]], tf.constant(5), [1.0, 2.0], True):
         with pytest.raises(TypeError, match="seed"):
             as_seed(bad)
 
