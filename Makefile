@@ -27,7 +27,10 @@ $(STAMP): requirements.txt requirements-gpu.txt pyproject.toml
 	$(PY) -m pip install --quiet --no-deps -e .
 	touch $(STAMP)
 
+# The HTML is rewritten from scratch (the parsed pages in _build/.doctrees are reused), so no
+# page of an earlier build (a removed chapter, an index no longer made) is left to be served.
 book: $(STAMP)
+	rm -rf _build/html
 	$(VENV)/bin/jb build . -n -W --keep-going
 	@echo "The book is at $(CURDIR)/_build/html/index.html"
 
@@ -37,9 +40,11 @@ test: $(STAMP)
 	$(PY) -m pytest tests --ignore=tests/browser --ignore=tests/e2e -p no:cacheprovider
 	PYTHONPATH=tests $(PY) -m pytest $(NBVAL) chapters
 	$(PY) -m pytest tests/e2e -p no:cacheprovider
+	rm -rf _build/html
 	$(VENV)/bin/jb build . -n -W --keep-going
 	sh tools/ensure_chromium.sh
 	$(PY) -m pytest tests/browser -p no:cacheprovider
+	@echo "Screenshots of every page at 1366 px and 390 px: $(CURDIR)/_build/screenshots/"
 
 # Maintenance: regenerate rsmlib/ from the chapters; re-execute notebooks in place.
 export: $(STAMP)

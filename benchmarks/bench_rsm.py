@@ -13,6 +13,8 @@ What is timed, in --rounds interleaved rounds (median over rounds reported):
   epoch (by its callback); documents per second over the last --epochs epochs, so that the
   one-off cost of tracing the training step, paid in the first epoch, is left out. That cost
   (first epoch minus a steady epoch) is printed too.
+* fit_rsm before it moved onto Keras optimizers (the frozen copy in tests/frozen_training.py),
+  timed the same way in the same round: the before/after ratio of that change.
 * rsmlib.keras, steady state: ``model.fit`` of a model that is one ``RSMLayer`` (k = 1, its CD
   loss the only loss) with ``keras.optimizers.SGD(momentum=0.9)``, timed the same way (a Keras
   callback at every epoch end). Also on the corpus repeated --tile times (more batches per
@@ -27,6 +29,7 @@ output, with the machine's load, in benchmarks/RESULTS.md.
 """
 import argparse
 import os
+import sys
 import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
@@ -40,6 +43,9 @@ from rsmlib.datasets import split_documents  # noqa: E402
 from rsmlib.evaluation import perplexity, rsm_log_probs, unigram_base_rates  # noqa: E402
 from rsmlib.partition import ais_log_partition, ais_log_partition_by_length  # noqa: E402
 from rsmlib.training import fit_rsm  # noqa: E402
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "tests"))
+from frozen_training import fit_rsm as frozen_fit_rsm  # noqa: E402  (hand-written optimizers)
 
 F, BATCH, LR, MOMENTUM = 50, 100, 1e-3, 0.9
 
@@ -66,12 +72,14 @@ def numpy_cd1_epoch(W, b_v, b_h, vel, docs, rng):
             param += velocity
 
 
-def time_fit(docs, epochs, seed):
-    """Seconds of one fit_rsm call: (first epoch, tracing included; mean of the later epochs)."""
+def time_fit(docs, epochs, seed, fit=fit_rsm):
+    """Seconds of one fit_rsm call: (first epoch, tracing included; mean of the later epochs).
+
+    ``fit``: today's fit_rsm (Keras optimizers), or the frozen hand-written one it replaced."""
     model = RSM(docs.shape[1], F, seed=seed, init_scale=0.01)
     ends = []
     start = time.perf_counter()
-    fit_rsm(model, docs, epochs=epochs, batch_size=BATCH, learning_rate=LR, seed=seed,
+    fit(model, docs, epochs=epochs, batch_size=BATCH, learning_rate=LR, seed=seed,
             progress=False, callback=lambda epoch, model: ends.append(time.perf_counter()))
     return ends[0] - start, (ends[-1] - ends[0]) / (epochs - 1)
 
@@ -165,10 +173,14 @@ def main():
     print(f"machine load average at the start (1, 5, 15 min): {os.getloadavg()}")
 
     tf_rates, keras_rates, np_rates, np1_rates, one_off, tiled_rates = [], [], [], [], [], []
+    frozen_rates, frozen_one_off = [], []
     for r in range(args.rounds):
         first, steady = time_fit(docs, 1 + args.epochs, seed=r)
         tf_rates.append(n / steady)
         one_off.append(first - steady)
+        first, steady = time_fit(docs, 1 + args.epochs, seed=r, fit=frozen_fit_rsm)
+        frozen_rates.append(n / steady)
+        frozen_one_off.append(first - steady)
         keras_rates.append(n / time_keras(docs, 1 + args.epochs, seed=r)[1])
         tiled = np.tile(docs, (args.tile, 1))
         tiled_rates.append((len(tiled) / time_fit(tiled, 3, seed=r)[1],
@@ -183,6 +195,11 @@ def main():
     bound = gflops * 1e9 / (5 * 2 * K * F)                      # five (100, K) x (K, F) products
     print(f"rsmlib fit_rsm CD-1, steady state: {rate_tf:8.0f} documents/s "
           f"(rounds: {', '.join(f'{x:.0f}' for x in tf_rates)})")
+    print(f"fit_rsm before (hand-written optimizers): {np.median(frozen_rates):8.0f} documents/s "
+          f"(rounds: {', '.join(f'{x:.0f}' for x in frozen_rates)}); now / before: "
+          f"{rate_tf / np.median(frozen_rates):.2f} (per round: "
+          f"{', '.join(f'{a / b:.2f}' for a, b in zip(tf_rates, frozen_rates))}); one-off cost "
+          f"now {np.median(one_off):.2f} s, before {np.median(frozen_one_off):.2f} s")
     rate_keras = np.median(keras_rates)
     print(f"rsmlib.keras RSMLayer + model.fit CD-1:    {rate_keras:8.0f} documents/s "
           f"(rounds: {', '.join(f'{x:.0f}' for x in keras_rates)}); Keras / fit_rsm: "

@@ -70,6 +70,60 @@ class _RSMAt(RSM):
         return tf.cast(v, self.W.dtype)
 
 
+def gibbs_negatives(rsm, v, k, seed, hidden_probs=None):
+    """k steps V -> h -> V of block Gibbs sampling from counts v (N, K), keeping each D_n.
+
+    ``rsm``: an ``RSM`` (or the layer's view of its weights); calls ``RSM.hidden_probs``,
+    ``RSM.visible_logits`` and the exact samplers ``bernoulli`` and
+    ``multinomial_counts``, with the seeds ``split_seed(seed, 2k)`` in the order of
+    ``RSM.gibbs``, so that outside tf.distribute it draws what ``rsm.gibbs(v, k, seed)``
+    draws. Under a strategy the draws of each document do not depend on how a global batch
+    is split over replicas (``rows_of_global_batch``). ``hidden_probs``: p(h | v) if
+    already computed. Returns counts (N, K), without gradient.
+    """
+    v = tf.stop_gradient(tf.cast(v, rsm.W.dtype))
+    D = tf.cast(tf.round(tf.reduce_sum(v, axis=-1)), tf.int32)
+    offset, replicas = shard_layout(tf.shape(v)[0])
+    if replicas == 1:
+        draw_h, draw_v = bernoulli, multinomial_counts
+    else:
+        def draw_h(probs, seed):
+            return rows_of_global_batch(lambda p: bernoulli(p, seed), probs, offset,
+                                        tf.zeros_like(probs[0]))
+
+        def draw_v(logits, D, seed):   # the lengths travel as a last column
+            rows = tf.concat([logits, tf.cast(D, logits.dtype)[:, None]], axis=-1)
+            filler = tf.concat([tf.zeros_like(logits[0]),
+                                tf.cast(global_max(D), logits.dtype)[None]], axis=0)
+            return rows_of_global_batch(
+                lambda x: multinomial_counts(x[:, :-1], tf.cast(x[:, -1], tf.int32), seed),
+                rows, offset, filler)
+    seeds = split_seed(seed, 2 * k)
+    for step in range(k):
+        probs = (tf.stop_gradient(hidden_probs) if step == 0 and hidden_probs is not None
+                 else rsm.hidden_probs(v))
+        h = draw_h(probs, seeds[2 * step])
+        v = draw_v(rsm.visible_logits(h), D, seeds[2 * step + 1])
+    return tf.stop_gradient(v)
+
+
+def cd_step(rsm, v, k, seed, start=None, hidden_probs=None):
+    """One CD-k update's loss and negatives: the step of ``RSMLayer`` and ``fit_rsm``.
+
+    The negatives are ``gibbs_negatives`` from ``start`` (default: the data v, CD-k;
+    persistent chains for PCD), and the loss is ``rsm.cd_loss(v, negatives)`` (eq.
+    rsm-cd-loss), whose gradient is minus the CD update. v, start (N, K); ``hidden_probs``:
+    p(h | v), reused for the first step when the chains start at v. Returns (loss scalar,
+    negatives (N, K)).
+    Example: ``loss, v_k = cd_step(model, v, 1, tf.constant([0, 1], tf.int64))``.
+    """
+    if start is None:
+        negatives = gibbs_negatives(rsm, v, k, seed, hidden_probs)
+    else:
+        negatives = gibbs_negatives(rsm, start, k, seed)
+    return rsm.cd_loss(v, negatives), negatives
+
+
 @keras.saving.register_keras_serializable(package="rsmlib")
 class RSMLayer(keras.layers.Layer):
     """A Replicated Softmax model as a Keras 3 layer: E(V, h) = -v·b_v - v W h - D b_h·h (chapter 2).
@@ -87,6 +141,12 @@ class RSMLayer(keras.layers.Layer):
     Under a ``tf.distribute`` strategy every document gets the random numbers it gets on one
     device, and Keras scales the loss by 1/replicas, so ``fit`` gives the single-device result.
 
+    ``persistent_chains=C`` (C >= the batch size) trains by persistent CD instead: C
+    fantasy documents, started from the first training batch (each keeps that document's
+    length), are advanced k Gibbs steps per batch (the first n of them for a batch of n)
+    and carried to the next batch; they are a non-trainable weight, saved with the model.
+    One device only.
+
     Example::
 
         inputs = keras.Input((K,))
@@ -95,11 +155,17 @@ class RSMLayer(keras.layers.Layer):
         model.compile(keras.optimizers.Adam(1e-3), "sparse_categorical_crossentropy")
     """
 
-    def __init__(self, num_hidden, k=1, hidden_bias=True, init_scale=0.01, seed=0, **kwargs):
+    def __init__(self, num_hidden, k=1, hidden_bias=True, init_scale=0.01, seed=0,
+                 persistent_chains=0, **kwargs):
         super().__init__(**kwargs)
         for arg, value in (("num_hidden", num_hidden), ("k", k)):
             if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
                 raise ValueError(f"{arg} must be a positive int; got {value!r}")
+        chains = persistent_chains
+        if isinstance(chains, bool) or not isinstance(chains, (int, np.integer)) or chains < 0:
+            raise ValueError(f"persistent_chains must be an int >= 0 (0: CD-k from the "
+                             f"data); got {persistent_chains!r}")
+        self.persistent_chains = int(chains)
         if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
             raise ValueError(f"seed must be an int; got {seed!r}")
         self.num_hidden, self.k, self.hidden_bias = int(num_hidden), int(k), bool(hidden_bias)
@@ -116,6 +182,12 @@ class RSMLayer(keras.layers.Layer):
         self.b_v = self.add_weight(shape=(K,), initializer="zeros", name="b_v")
         self.b_h = (self.add_weight(shape=(self.num_hidden,), initializer="zeros", name="b_h")
                     if self.hidden_bias else None)
+        if self.persistent_chains:   # PCD's fantasy documents, started by the first batch
+            self.chains = self.add_weight(shape=(self.persistent_chains, K),
+                                          initializer="zeros", trainable=False, name="chains")
+            self.chains_started = self.add_weight(shape=(), initializer="zeros",
+                                                  dtype="int32", trainable=False,
+                                                  name="chains_started")
 
     @property
     def rsm(self):
@@ -139,45 +211,34 @@ class RSMLayer(keras.layers.Layer):
         return self
 
     def gibbs(self, v, seed, hidden_probs=None):
-        """The negatives: k steps V -> h -> V of block Gibbs sampling from v (N, K), keeping each D_n.
+        """The negatives: ``self.k`` Gibbs steps from v (N, K) (``gibbs_negatives``).
 
-        Calls ``RSM.hidden_probs``, ``RSM.visible_logits`` and the exact samplers ``bernoulli`` and
-        ``multinomial_counts``; the draws of each document do not depend on how a global batch is
-        split over replicas (``rows_of_global_batch``). ``hidden_probs``: p(h | v) if already
-        computed. Returns counts (N, K), without gradient.
+        ``hidden_probs``: p(h | v) if already computed. Returns counts (N, K), no gradient.
         """
-        rsm, v = self.rsm, tf.stop_gradient(tf.cast(v, self.compute_dtype))
-        D = tf.cast(tf.round(tf.reduce_sum(v, axis=-1)), tf.int32)
-        offset, replicas = shard_layout(tf.shape(v)[0])
-        if replicas == 1:
-            draw_h, draw_v = bernoulli, multinomial_counts
-        else:
-            def draw_h(probs, seed):
-                return rows_of_global_batch(lambda p: bernoulli(p, seed), probs, offset,
-                                            tf.zeros_like(probs[0]))
-
-            def draw_v(logits, D, seed):   # the lengths travel as a last column
-                rows = tf.concat([logits, tf.cast(D, logits.dtype)[:, None]], axis=-1)
-                filler = tf.concat([tf.zeros_like(logits[0]),
-                                    tf.cast(global_max(D), logits.dtype)[None]], axis=0)
-                return rows_of_global_batch(
-                    lambda x: multinomial_counts(x[:, :-1], tf.cast(x[:, -1], tf.int32), seed),
-                    rows, offset, filler)
-        seeds = split_seed(seed, 2 * self.k)
-        for step in range(self.k):
-            probs = (tf.stop_gradient(hidden_probs) if step == 0 and hidden_probs is not None
-                     else rsm.hidden_probs(v))
-            h = draw_h(probs, seeds[2 * step])
-            v = draw_v(rsm.visible_logits(h), D, seeds[2 * step + 1])
-        return tf.stop_gradient(v)
+        return gibbs_negatives(self.rsm, v, self.k, seed, hidden_probs)
 
     def call(self, v, training=None):
         v = _dense_input(v)
         rsm = self.rsm
         probs = rsm.hidden_probs(v)
         if training:
-            negatives = self.gibbs(v, self.seed_generator.next(), hidden_probs=probs)
-            self.add_loss(rsm.cd_loss(v, negatives))
+            seed = self.seed_generator.next()
+            if not self.persistent_chains:
+                self.add_loss(cd_step(rsm, v, self.k, seed, hidden_probs=probs)[0])
+                return probs
+            if shard_layout(tf.shape(v)[0])[1] > 1:
+                raise ValueError("RSMLayer(persistent_chains=...) keeps one set of chains "
+                                 "and cannot be split over the replicas of a tf.distribute "
+                                 "strategy; use persistent_chains=0 (CD-k from the data)")
+            n = tf.shape(v)[0]
+            tf.debugging.assert_less_equal(n, self.persistent_chains, message=(
+                "a batch holds more documents than the layer's persistent_chains"))
+            start = tf.where(self.chains_started > 0, self.chains[:n],
+                             tf.cast(v, self.chains.dtype))
+            loss, negatives = cd_step(rsm, v, self.k, seed, start=start)
+            self.chains.assign(tf.concat([negatives, self.chains[n:]], axis=0))
+            self.chains_started.assign(1)
+            self.add_loss(loss)
         return probs
 
     def save_own_variables(self, store):
@@ -195,7 +256,8 @@ class RSMLayer(keras.layers.Layer):
 
     def get_config(self):
         return {**super().get_config(), "num_hidden": self.num_hidden, "k": self.k,
-                "hidden_bias": self.hidden_bias, "init_scale": self.init_scale, "seed": self.seed}
+                "hidden_bias": self.hidden_bias, "init_scale": self.init_scale, "seed": self.seed,
+                "persistent_chains": self.persistent_chains}
 
 
 def _dense_input(v):

@@ -284,3 +284,19 @@ def test_entry_points_name_the_bad_argument(call, expected):
     good = binary((2, 8), 1)
     with pytest.raises(ValueError, match=expected):
         call(model, good)
+
+
+def test_local_proposal_matches_quadrature_and_refuses_bad_options():
+    model = tiny_model("rank_one")
+    v = binary((6, 8), 5)
+    exact = quadrature_log_p(model.generative, v)
+    log_p, se = model.log_likelihood_is(v, 4000, seed=2, proposal="local", local_steps=50)
+    assert np.all(np.abs(log_p - exact) < 4 * se + 1e-6)
+    plain, _ = model.log_likelihood_is(v, 4000, seed=2)                 # the default: q
+    assert not np.array_equal(plain, log_p)
+    with pytest.raises(ValueError, match="proposal must be one of"):
+        model.log_likelihood_is(v, 10, seed=0, proposal="t")
+    with pytest.raises(ValueError, match="defensive must be a weight in"):
+        model.log_likelihood_is(v, 10, seed=0, proposal="local", defensive=1.0)
+    with pytest.raises(ValueError, match="widen must be a number >= 1"):
+        model.log_likelihood_is(v, 10, seed=0, proposal="local", widen=0.5)

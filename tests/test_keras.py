@@ -239,3 +239,70 @@ def test_dlgm_model_fit_evaluate_and_importance_sampling():
     assert log_p.shape == (5,) and log_p.mean() > elbo.mean() and se.max() < 0.2
     v, p = model.sample(4, seed=0)
     assert v.shape == (4, 16)
+
+
+# --- persistent chains -----------------------------------------------------------------------
+
+def test_persistent_chains_are_each_batch_negatives_and_are_saved(data, tmp_path):
+    from rsmlib.keras import _RSMAt, gibbs_negatives
+    docs, labels = data
+    model, rsm = classifier(persistent_chains=16, k=2)
+    assert {"rsm/chains", "rsm/chains_started"} <= {w.path for w in rsm.non_trainable_weights}
+    starts = []
+    for b in range(3):
+        x, y = docs[16 * b:16 * (b + 1)], labels[16 * b:16 * (b + 1)]
+        before = _RSMAt(*(tf.constant(w.numpy()) for w in (rsm.W, rsm.b_v, rsm.b_h)))
+        seed = tf.constant(rsm.seed_generator.state.numpy())
+        start = x if b == 0 else rsm.chains.numpy()        # the first batch starts the chains
+        starts.append(start)
+        model.train_on_batch(x, y)
+        expected = gibbs_negatives(before, tf.constant(start), 2, seed).numpy()
+        np.testing.assert_array_equal(rsm.chains.numpy(), expected)   # this batch's negatives
+        np.testing.assert_array_equal(expected.sum(1), docs[:16].sum(1))   # lengths kept
+    assert not np.array_equal(starts[1], starts[2]) and int(rsm.chains_started.numpy()) == 1
+    path = tmp_path / "pcd.keras"
+    model.save(path)
+    loaded = keras.models.load_model(path)
+    np.testing.assert_array_equal(loaded.get_layer("rsm").chains.numpy(), rsm.chains.numpy())
+    assert int(loaded.get_layer("rsm").chains_started.numpy()) == 1
+    model.train_on_batch(docs[:16], labels[:16])
+    loaded.train_on_batch(docs[:16], labels[:16])              # continues from the saved chains
+    for a, b in zip(loaded.weights, model.weights):
+        np.testing.assert_array_equal(a.numpy(), b.numpy())
+
+
+def test_persistent_chains_bad_arguments():
+    with pytest.raises(ValueError, match="persistent_chains must be an int >= 0"):
+        RSMLayer(F, persistent_chains=-1)
+    layer = RSMLayer(F, persistent_chains=4)
+    with pytest.raises(Exception, match="more documents than the layer's persistent_chains"):
+        layer(np.ones((5, K), np.float32), training=True)
+
+
+# --- TensorBoard -----------------------------------------------------------------------------
+
+def logged_scalars(directory):
+    """{tag: [values]} of the per-epoch scalars TensorBoard reads from ``directory``."""
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+    events = EventAccumulator(str(directory), size_guidance={"tensors": 0})
+    events.Reload()
+    return {tag: [float(tf.make_ndarray(e.tensor_proto)) for e in events.Tensors(tag)]
+            for tag in events.Tags()["tensors"] if tag.startswith("epoch_")}
+
+
+def test_tensorboard_logs_the_losses_of_the_layer_and_the_dlgm(data, tmp_path):
+    docs, labels = data
+    model, _ = classifier()
+    history = model.fit(docs, labels, batch_size=16, epochs=2, verbose=0,
+                        callbacks=[keras.callbacks.TensorBoard(tmp_path / "rsm")])
+    logged = logged_scalars(tmp_path / "rsm" / "train")
+    np.testing.assert_allclose(logged["epoch_loss"], history.history["loss"], rtol=1e-6)
+    images = (np.random.default_rng(1).random((32, 16)) < 0.3).astype(np.float32)
+    dlgm = DLGMModel(16, (3,), hidden_size=8, seed=0, num_data=32).adapt(images)
+    dlgm.compile(keras.optimizers.Adam(1e-2))
+    history = dlgm.fit(images, batch_size=16, epochs=3, verbose=0, validation_data=(images,),
+                       callbacks=[keras.callbacks.TensorBoard(tmp_path / "dlgm")])
+    logged = logged_scalars(tmp_path / "dlgm" / "train")
+    np.testing.assert_allclose(logged["epoch_loss"], history.history["loss"], rtol=1e-6)
+    validation = logged_scalars(tmp_path / "dlgm" / "validation")
+    np.testing.assert_allclose(validation["epoch_loss"], history.history["val_loss"], rtol=1e-6)
