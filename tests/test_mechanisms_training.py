@@ -39,7 +39,7 @@ def test_momentum_steps_follow_the_heavy_ball_recursion_on_a_quadratic():
         delta = mu * delta - rate * lam * W
         W = W + delta
         norms.append(np.linalg.norm(history["W"][step]))
-        np.testing.assert_allclose(history["W"][step], W, rtol=1e-12)
+        np.testing.assert_allclose(history["W"][step], W, rtol=1e-7)   # rate in float32
     assert norms[0] < np.linalg.norm(W0) and norms[1] < norms[0] and norms[2] < norms[1]
 
 
@@ -96,7 +96,8 @@ def test_each_step_uses_the_saved_persistent_chains_as_its_negatives(tmp_path):
         for i in range(3):
             previous = theta[epoch - 1][i] - theta[epoch - 2][i] if epoch == 2 else 0.0
             np.testing.assert_allclose(theta[epoch][i] - theta[epoch - 1][i],
-                                       mu * previous + rate * update[i].numpy(), atol=1e-12)
+                                       mu * previous + rate * update[i].numpy(),
+                                       rtol=1e-6, atol=1e-9)
 
 
 def test_persistent_chains_are_carried_over_between_epochs():
