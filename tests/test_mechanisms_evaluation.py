@@ -63,3 +63,15 @@ def test_unigram_log_probs_by_hand():
     np.testing.assert_allclose(unigram_base_rates(train), np.log([4 / 7, 1 / 7, 2 / 7]))
     np.testing.assert_allclose(unigram_log_probs(train, docs, smoothing=0.5),
                                [np.log(3.5 / 5.5) + np.log(0.5 / 5.5), 2 * np.log(1.5 / 5.5)])
+
+
+def test_auto_log_partition_enumerates_up_to_and_including_the_limit(monkeypatch):
+    # "auto" is exact for F <= MAX_ENUMERATED_UNITS (the limit lowered to 2 here, so that the
+    # boundary is cheap) and AIS above it, which then needs a seed
+    import rsmlib.partition
+    monkeypatch.setattr(rsmlib.partition, "MAX_ENUMERATED_UNITS", 2)
+    docs = np.array([[1, 2, 0], [0, 1, 3]], float)
+    at_limit = RSM(3, 2, seed=1, init_scale=1.0, dtype=tf.float64)
+    assert perplexity(at_limit, docs) == perplexity(at_limit, docs, log_partition="exact")
+    with pytest.raises(ValueError, match="seed"):
+        perplexity(RSM(3, 3, seed=1, dtype=tf.float64), docs)
