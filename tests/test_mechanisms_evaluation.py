@@ -75,3 +75,11 @@ def test_auto_log_partition_enumerates_up_to_and_including_the_limit(monkeypatch
     assert perplexity(at_limit, docs) == perplexity(at_limit, docs, log_partition="exact")
     with pytest.raises(ValueError, match="seed"):
         perplexity(RSM(3, 3, seed=1, dtype=tf.float64), docs)
+
+
+def test_perplexity_names_the_bad_length_and_top_words_takes_n_from_one():
+    with pytest.raises(ValueError, match=r"found 0\.0"):
+        perplexity([-1.0, -2.0, -3.0], [3, 0, 1])
+    from rsmlib import top_words
+    W = np.array([[0.1, 2.0], [1.0, -1.0], [0.5, 0.0]])
+    assert top_words(W, ["a", "b", "c"], 1) == [["b"], ["a"]]
