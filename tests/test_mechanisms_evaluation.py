@@ -83,3 +83,5 @@ def test_perplexity_names_the_bad_length_and_top_words_takes_n_from_one():
     from rsmlib import top_words
     W = np.array([[0.1, 2.0], [1.0, -1.0], [0.5, 0.0]])
     assert top_words(W, ["a", "b", "c"], 1) == [["b"], ["a"]]
+    with pytest.raises(ValueError, match="between 1 and 3"):            # K = 3 words, not F
+        top_words(W, ["a", "b", "c"], 4)
