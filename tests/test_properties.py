@@ -82,7 +82,8 @@ def test_repeating_the_batch_leaves_the_cd_loss_and_update_unchanged(case, m):
     repeated, repeated_negatives = np.tile(docs, (m, 1)), np.tile(negatives, (m, 1))
     assert float(model.cd_loss(repeated, repeated_negatives)) == pytest.approx(
         float(model.cd_loss(docs, negatives)), abs=1e-10)
-    for a, b in zip(model.cd_update(repeated, repeated_negatives), model.cd_update(docs, negatives)):
+    updates = zip(model.cd_update(repeated, repeated_negatives), model.cd_update(docs, negatives))
+    for a, b in updates:
         np.testing.assert_allclose(a.numpy(), b.numpy(), atol=1e-10)
     total = float(tf.reduce_sum(model.free_energy(docs)))
     assert total == pytest.approx(len(docs) * float(tf.reduce_mean(model.free_energy(docs))))

@@ -88,7 +88,8 @@ def main():
         sys.exit(f"no tests are mapped to {unknown} in {CONFIG}")
     bin_dir = Path(os.environ.get("COSMIC_RAY_BIN", Path(sys.executable).parent))
     if not (bin_dir / "cosmic-ray").exists():
-        sys.exit(f"cosmic-ray is not installed in {bin_dir}: pip install -r requirements-mutants.txt")
+        sys.exit(f"cosmic-ray is not installed in {bin_dir}: "
+                 "pip install -r requirements-mutants.txt")
 
     if args.fresh and args.work.exists():
         shutil.rmtree(args.work)
