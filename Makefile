@@ -37,6 +37,7 @@ book: $(STAMP)
 test: $(STAMP)
 	$(PY) tools/export.py --check
 	$(PY) tools/install_cell.py --check
+	$(PY) tools/nbval_tags.py --check
 	$(PY) -m pytest tests --ignore=tests/browser --ignore=tests/e2e -p no:cacheprovider
 	PYTHONPATH=tests $(PY) -m pytest $(NBVAL) chapters
 	$(PY) -m pytest tests/e2e -p no:cacheprovider

@@ -39,7 +39,8 @@ def check_units(x, width, name, dtype):
     if x.shape[1] is not None and x.shape[1] != width:
         raise ValueError(f"{name} must have {width} columns (one per unit); got {x.shape[1]}")
     if not (x.dtype.is_integer or x.dtype.is_floating or x.dtype == tf.bool):
-        raise TypeError(f"{name} must hold numbers (real, integer or bool); got dtype {x.dtype.name}")
+        raise TypeError(f"{name} must hold numbers (real, integer or bool); "
+                        f"got dtype {x.dtype.name}")
     check_not_empty(x, name)
     if tf.executing_eagerly():
         values = x.numpy()
@@ -171,8 +172,9 @@ class RBM(tf.Module):
     def log_partition_exact(self):
         """log Z, enumerating the 2**min(K, F) states of the smaller layer (at most 2**20)."""
         if min(self.num_visible, self.num_hidden) > MAX_ENUMERATED_UNITS:
-            raise ValueError(f"exact log Z enumerates 2**min(K, F) states and needs min(K, F) <= "
-                             f"{MAX_ENUMERATED_UNITS}; got K={self.num_visible}, F={self.num_hidden}")
+            raise ValueError(f"exact log Z enumerates 2**min(K, F) states and needs "
+                             f"min(K, F) <= {MAX_ENUMERATED_UNITS}; "
+                             f"got K={self.num_visible}, F={self.num_hidden}")
         if self.num_visible <= self.num_hidden:
             states = binary_states(self.num_visible, self.W.dtype)
             return tf.reduce_logsumexp(-self.free_energy(states))

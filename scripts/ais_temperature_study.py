@@ -1,6 +1,6 @@
 """Why AIS over the temperature fails for long documents: the study behind Chapter 3's claims.
 
-    .venv/bin/python scripts/ais_temperature_study.py [--out FILE] [--part all|p_beta] [--betas 21]
+    nice -n 10 .venv/bin/python scripts/ais_temperature_study.py [--out FILE] [--betas 21]
 
 Trains RSM-16 exactly as chapters/03_training_rsm.ipynb does (split_documents(reuters.counts, 0.2,
 seed=0); base-rate visible biases; 40 epochs, CD-1 rising to CD-5, Adam, learning rate 0.01, seed 0),
@@ -16,15 +16,20 @@ whose log Z_D is exact by enumeration, and records in a small JSON file:
    (``temperature_path_hidden_log_probs``) on a grid of β: the mass of h = 0, of the mode of p_1,
    and the mean number of units on.
 
-Every random step takes the seed recorded in the file. Parts 1 and 2 take about 25 minutes on 2
-CPU cores shared with other jobs; part 3 (``--part p_beta``: retrains the model and merges its result
-into an existing file) a few minutes per 10 values of β there. Chapter 3 reads the file
+One run writes the whole file, with its provenance: the command and its arguments, the git
+commit of the checkout (and whether rsmlib/ or this script differed from it), TensorFlow's
+version and thread settings, the machine, the seconds each part took, and a SHA-256 of the trained
+parameters (W, b_v, b_h as float32 bytes, ``parameter_sha256``), which Chapter 3 compares with its
+own RSM-16. Every random step takes the seed recorded in the file. The whole run takes about 20
+minutes on 2 CPU cores shared with other jobs. Chapter 3 reads the file
 (scripts/results/ais_temperature_study.json) and asserts what it states.
 """
 import argparse
+import hashlib
 import json
 import os
 import platform
+import subprocess
 import sys
 import time
 
@@ -50,6 +55,28 @@ def paper_schedule():
                            np.linspace(0.9, 1.0, 10001)[1:]])
 
 
+def parameter_sha256(model):
+    """SHA-256 of the model's W, b_v and b_h as float32 bytes, in that order (a fingerprint)."""
+    digest = hashlib.sha256()
+    for p in model.parameters:
+        digest.update(np.ascontiguousarray(p.numpy(), np.float32).tobytes())
+    return digest.hexdigest()
+
+
+def git_state():
+    """The checkout's commit, and whether rsmlib/ or this script differ from it."""
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+    def git(*args):
+        return subprocess.run(["git", "-C", root, *args], capture_output=True, text=True,
+                              check=True).stdout.strip()
+    try:
+        changed = git("status", "--porcelain", "--", "rsmlib", "scripts/ais_temperature_study.py")
+        return {"git_commit": git("rev-parse", "HEAD"), "code_differs_from_commit": bool(changed)}
+    except (OSError, subprocess.CalledProcessError):
+        return {"git_commit": None, "code_differs_from_commit": None}
+
+
 def train_rsm16(train, base):
     """RSM-16 with the chapter's recipe and seeds."""
     model = RSM(train.shape[1], 16, seed=0, init_scale=0.01)
@@ -62,8 +89,6 @@ def train_rsm16(train, base):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", default=DEFAULT_OUT)
-    parser.add_argument("--part", choices=["all", "p_beta"], default="all",
-                        help="p_beta: only part 3, merged into the existing --out file")
     parser.add_argument("--betas", type=int, default=21, help="grid of β for part 3")
     args = parser.parse_args()
     tf.config.experimental.enable_op_determinism()
@@ -71,18 +96,18 @@ def main():
     train, _ = split_documents(load_reuters().counts, 0.2, seed=0)
     base = unigram_base_rates(train)
     model = train_rsm16(train, base)
-    command = "python " + " ".join(sys.argv)
-    if args.part == "p_beta":
-        with open(args.out) as f:
-            result = json.load(f)
-        result["p_beta_command"] = command
-        D_long = 500
-        return write_p_beta(model, base, D_long, args, result)
-    result = {"command": command,
-              "tensorflow": tf.__version__, "machine": f"{platform.machine()}, "
-              f"{os.cpu_count()} CPUs", "date": time.strftime("%Y-%m-%d"),
-              "model": "RSM-16 trained as in chapter 3 (seed 0)"}
+    result = {"command": "python " + " ".join(sys.argv), "args": vars(args), **git_state(),
+              "tensorflow": tf.__version__, "numpy": np.__version__,
+              "machine": f"{platform.machine()}, {os.cpu_count()} CPUs",
+              "intra_op_threads": tf.config.threading.get_intra_op_parallelism_threads(),
+              "inter_op_threads": tf.config.threading.get_inter_op_parallelism_threads(),
+              "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+              "model": "RSM-16 trained as in chapter 3 (seed 0)",
+              "parameter_sha256": parameter_sha256(model),
+              "seconds": {"training": round(time.time() - started, 1)}}
+    print(result, flush=True)
 
+    part = time.time()
     D_long, runs = 500, 100
     exact_500 = float(model.log_partition_exact(D_long).numpy())
     schedules = [("linear", 1000, None, 11), ("linear", 3000, None, 14),
@@ -99,7 +124,9 @@ def main():
                      "seconds": round(time.time() - start, 1)})
         print(rows[-1], flush=True)
     result["temperature_ais_D500"] = {"exact_log_z": exact_500, "rows": rows}
+    result["seconds"]["temperature_ais_D500"] = round(time.time() - part, 1)
 
+    part = time.time()
     Ds = [10, 30, 50, 100, 200, 300, 400, 500]
     exact = model.log_partition_exact(Ds).numpy()
     t_log_z, t_se = ais_log_partition(model, Ds, num_runs=100, num_betas=1000, seed=31,
@@ -111,29 +138,30 @@ def main():
                         "error": (t_log_z - exact).tolist(), "stderr": t_se.tolist()},
         "length": {"runs": 1000, "gibbs_steps": 1, "seed": 32,
                    "error": (l_log_z - exact).tolist(), "stderr": l_se.tolist()}}
+    result["seconds"]["error_vs_D"] = round(time.time() - part, 1)
     print(result["error_vs_D"], flush=True)
 
-    return write_p_beta(model, base, D_long, args, result, started)
-
-
-def write_p_beta(model, base, D_long, args, result, started=None):
-    """Part 3: the exact p_β(h) at D = D_long on a grid of ``args.betas`` values; writes the file."""
-    started = time.time() if started is None else started
-    betas = np.round(np.linspace(0.0, 1.0, args.betas), 6)
-    log_p = temperature_path_hidden_log_probs(model, D_long, betas, base).numpy()   # (B, 2^16)
-    p = np.exp(log_p)
-    mode = int(np.argmax(log_p[-1]))
-    units_on = np.array([bin(i).count("1") for i in range(p.shape[1])])
-    result["p_beta_D500"] = {
-        "D": D_long, "betas": betas.tolist(), "mode_of_p1": mode,
-        "mode_units_on": int(units_on[mode]),
-        "p_h_zero": p[:, 0].tolist(), "p_mode_of_p1": p[:, mode].tolist(),
-        "mean_units_on": (p @ units_on).tolist(), "max_p": p.max(axis=1).tolist()}
-    result["seconds" if "seconds" not in result else "p_beta_seconds"] = round(time.time() - started)
+    part = time.time()
+    result["p_beta_D500"] = p_beta(model, base, D_long, args.betas)
+    result["seconds"]["p_beta_D500"] = round(time.time() - part, 1)
+    result["seconds"]["total"] = round(time.time() - started, 1)
     os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
     with open(args.out, "w") as f:
         json.dump(result, f, indent=1)
     print(f"wrote {args.out}", flush=True)
+
+
+def p_beta(model, base, D_long, num_betas):
+    """Part 3: the exact p_β(h) at D = D_long on a grid of ``num_betas`` values of β."""
+    betas = np.round(np.linspace(0.0, 1.0, num_betas), 6)
+    log_p = temperature_path_hidden_log_probs(model, D_long, betas, base).numpy()   # (B, 2^16)
+    p = np.exp(log_p)
+    mode = int(np.argmax(log_p[-1]))
+    units_on = np.array([bin(i).count("1") for i in range(p.shape[1])])
+    return {"D": D_long, "betas": betas.tolist(), "mode_of_p1": mode,
+            "mode_units_on": int(units_on[mode]),
+            "p_h_zero": p[:, 0].tolist(), "p_mode_of_p1": p[:, mode].tolist(),
+            "mean_units_on": (p @ units_on).tolist(), "max_p": p.max(axis=1).tolist()}
 
 
 if __name__ == "__main__":
