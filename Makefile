@@ -13,7 +13,7 @@ export TF_CPP_MIN_LOG_LEVEL := 3
 export TF_ENABLE_ONEDNN_OPTS := 0
 export PYTHONHASHSEED := 0
 
-.PHONY: book test export execute lab clean
+.PHONY: book test export execute lab clean mutants
 
 # tensorflow (GPU-capable) replaces the tensorflow-cpu of earlier versions: both install the same
 # files, so the old one goes first. Where nvidia-smi lists a GPU, CUDA's wheels come too.
@@ -62,6 +62,19 @@ lab: $(STAMP) $(LAB_STAMP)
 $(LAB_STAMP): requirements-lab.txt
 	$(PY) -m pip install --quiet -r requirements-lab.txt
 	touch $(LAB_STAMP)
+
+# Mutation testing (not part of `make test`): cosmic-ray over rsmlib's modules, about an hour
+# (MUTANTS_BUDGET seconds; MUTANTS_MODULES, e.g. rsmlib/sampling.py, to choose). A second run
+# continues the sessions kept in MUTANTS_WORK. Results: tests/MUTATION.md.
+MUTANTS_BUDGET ?= 3600
+MUTANTS_WORK ?= /tmp/rsmlib-mutants
+MUTANTS_STAMP := $(VENV)/.mutants-stamp
+mutants: $(STAMP) $(MUTANTS_STAMP)
+	nice -n 19 $(PY) tools/mutants.py --budget $(MUTANTS_BUDGET) --work $(MUTANTS_WORK) $(MUTANTS_MODULES)
+
+$(MUTANTS_STAMP): requirements-mutants.txt
+	$(PY) -m pip install --quiet -r requirements-mutants.txt
+	touch $(MUTANTS_STAMP)
 
 clean:
 	rm -rf _build
