@@ -20,8 +20,9 @@ One run writes the whole file, with its provenance: the command and its argument
 commit of the checkout (and whether rsmlib/ or this script differed from it), TensorFlow's
 version and thread settings, the machine, the seconds each part took, and a SHA-256 of the trained
 parameters (W, b_v, b_h as float32 bytes, ``parameter_sha256``), which Chapter 3 compares with its
-own RSM-16. Every random step takes the seed recorded in the file. The whole run takes about 20
-minutes on 2 CPU cores shared with other jobs. Chapter 3 reads the file
+own RSM-16. Every random step takes the seed recorded in the file. The committed run took about
+11 CPU-minutes (44 minutes of wall time on 2 busy cores; the file records the seconds of each
+part). Chapter 3 reads the file
 (scripts/results/ais_temperature_study.json) and asserts what it states.
 """
 import argparse
