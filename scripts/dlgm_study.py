@@ -19,11 +19,18 @@ sweep and the mixtures.
 * sweep:   for the seed-0 static models, -ln p̂(v) on the first --sweep-images test digits at
            S = --sweep, for both proposals.
 * mixture: exact mixtures of Bernoullis (--mixtures) on the same split, the prior α chosen on
-           a validation split (the last 500 training digits).
+           a validation split (the training digits after the first --fit-digits), and, as a
+           convergence check, the same mixture refitted with twice the EM iterations.
 
 The committed results came from one run, on 2 CPU cores shared with other jobs:
 
     nice -n 10 python scripts/dlgm_study.py > /tmp/dlgm_study.log 2>&1
+
+and the longer dynamic runs and the mixtures' convergence check from a second one (the static
+runs and the sweep were not repeated):
+
+    nice -n 10 python scripts/dlgm_study.py --parts dynamic mixture --dynamic-epochs 200 \
+        --patience 10 --out scripts/results/dlgm_dynamic.json > /tmp/dlgm_dynamic.log 2>&1
 
 Model seed k, training seed k + 1 (seed 0 is the chapter's run). Every random step is seeded.
 """
@@ -114,6 +121,9 @@ def main(argv=None):
     parser.add_argument("--test-images", type=int, default=100)
     parser.add_argument("--dynamic-epochs", type=int, default=40)
     parser.add_argument("--patience", type=int, default=5)
+    parser.add_argument("--fit-digits", type=int, default=3500,
+                        help="dynamic runs and mixtures fit the first N training digits; "
+                             "the rest are their validation split")
     parser.add_argument("--dynamic-learning-rate", type=float, default=3e-3)
     parser.add_argument("--defensive", type=float, default=0.2, help="local proposal: α")
     parser.add_argument("--widen", type=float, default=1.2, help="local proposal: scale")
@@ -157,11 +167,13 @@ def main(argv=None):
                     history = model.fit(train, args.epochs, seed=seed + 1, learning_rate=3e-3,
                                         test=test, progress=False)
                 else:
-                    model = DLGM(covariance=cov, visible_mean=grey[:3500].mean(axis=0),
+                    fit_grey = grey[:args.fit_digits]
+                    model = DLGM(covariance=cov, visible_mean=fit_grey.mean(axis=0),
                                  seed=seed, **CONFIG)
-                    history = model.fit(grey[:3500], args.dynamic_epochs, seed=seed + 1,
+                    history = model.fit(fit_grey, args.dynamic_epochs, seed=seed + 1,
                                         learning_rate=args.dynamic_learning_rate, test=test,
-                                        binarization="dynamic", validation=train[3500:],
+                                        binarization="dynamic",
+                                        validation=train[args.fit_digits:],
                                         patience=args.patience, progress=False)
                 training_seconds = time.perf_counter() - start
                 untrained = DLGM(covariance=cov, visible_mean=train.mean(axis=0), seed=seed,
@@ -226,7 +238,7 @@ def run_part(part, args, results, models, train, test):
     if part == "mixture":
         results["mixture"] = {}
         evaluation = test[:args.test_images]
-        fit_part, valid_part = train[:3500], train[3500:]
+        fit_part, valid_part = train[:args.fit_digits], train[args.fit_digits:]
         for K in args.mixtures:
             iterations = 100 if K <= 10 else 30
             valid = {}
@@ -235,8 +247,12 @@ def run_part(part, args, results, models, train, test):
                 valid[alpha] = float(bernoulli_mixture_log_likelihood(mix, valid_part).mean())
             alpha = max(valid, key=valid.get)
             mix = fit_bernoulli_mixture(train, K, iterations, seed=K, alpha=alpha)
+            # convergence: the same mixture after twice the EM iterations
+            longer = fit_bernoulli_mixture(train, K, 2 * iterations, seed=K, alpha=alpha)
             results["mixture"][str(K)] = {
                 "alpha": alpha, "iterations": iterations,
+                "log_p_twice_iterations":
+                    bernoulli_mixture_log_likelihood(longer, evaluation).tolist(),
                 "validation": {str(a): x for a, x in valid.items()},
                 "log_p": bernoulli_mixture_log_likelihood(mix, evaluation).tolist(),
                 "train_log_p": float(bernoulli_mixture_log_likelihood(mix, train).mean())}
