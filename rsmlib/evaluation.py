@@ -12,12 +12,13 @@ from rsmlib.rsm import check_counts, free_energy
 def perplexity(log_probs, lengths, *, log_partition="auto", num_runs=300, seed=None):
     """exp(-Σ_n log p(v_n) / Σ_n D_n): the per-word perplexity of a set of documents.
 
-    Two ways to call it. ``perplexity(log_probs, lengths)`` takes log p(v_n) (N,) and the lengths
-    D_n (N,). ``perplexity(model, docs, log_partition=..., seed=...)`` takes an RSM and count
-    vectors (N, K) and computes log p(v_n) = -F(v_n) - log Z_{D_n} (``rsm_log_probs``), with
-    log Z_D from ``log_partition``: "exact" (enumeration of the 2^F hidden states, F <= 20), "ais"
-    (AIS over the document length, ``num_runs`` runs, ``seed`` required), "auto" (exact when
-    F <= 20, otherwise AIS), or a callable D -> log Z_D.
+    Two ways to call it. ``perplexity(log_probs, lengths)`` takes log p(v_n) (N,) and
+    the lengths D_n (N,). ``perplexity(model, docs, log_partition=..., seed=...)`` takes
+    an RSM and count vectors (N, K) and computes log p(v_n) = -F(v_n) - log Z_{D_n}
+    (``rsm_log_probs``), with log Z_D from ``log_partition``: "exact" (enumeration of
+    the 2^F hidden states, F <= 20), "ais" (AIS over the document length, ``num_runs``
+    runs, ``seed`` required), "auto" (exact when F <= 20, otherwise AIS), or a callable
+    D -> log Z_D.
 
     Example: ``perplexity(rsm16, held_out, log_partition="exact")``.
     """
@@ -25,40 +26,55 @@ def perplexity(log_probs, lengths, *, log_partition="auto", num_runs=300, seed=N
         return _model_perplexity(log_probs, lengths, log_partition, num_runs, seed)
     log_probs, lengths = np.asarray(log_probs, float), np.asarray(lengths, float)
     if log_probs.shape != lengths.shape or log_probs.ndim != 1 or log_probs.size == 0:
-        raise ValueError(f"log_probs and lengths must be 1-D of the same non-zero length; got "
-                         f"shapes {log_probs.shape} and {lengths.shape}")
+        raise ValueError(
+            "log_probs and lengths must be 1-D of the same non-zero length; got "
+            f"shapes {log_probs.shape} and {lengths.shape}"
+        )
     if not np.all(np.isfinite(log_probs)):
-        raise ValueError(f"log_probs must be finite; found {log_probs[~np.isfinite(log_probs)][0]}")
+        raise ValueError(
+            f"log_probs must be finite; found {log_probs[~np.isfinite(log_probs)][0]}"
+        )
     if not np.all(lengths >= 1):
-        raise ValueError(f"lengths must be document lengths >= 1; found {lengths[lengths < 1][0]}")
+        raise ValueError(
+            f"lengths must be document lengths >= 1; found {lengths[lengths < 1][0]}"
+        )
     return float(np.exp(-log_probs.sum() / lengths.sum()))
 
 
 def _model_perplexity(model, docs, log_partition, num_runs, seed):
-    """perplexity(model, docs, ...): log Z_D by enumeration or by AIS over the length."""
+    """perplexity(model, docs, ...): log Z_D by enumeration or by AIS over the
+    length."""
     from rsmlib.partition import MAX_ENUMERATED_UNITS, ais_log_partition_by_length
 
     if log_partition == "auto":
         log_partition = "exact" if model.num_hidden <= MAX_ENUMERATED_UNITS else "ais"
     if log_partition == "exact":
-        log_z = lambda D: model.log_partition_exact(D).numpy()                   # noqa: E731
+        # noqa: E731
+        log_z = lambda D: model.log_partition_exact(D).numpy()
     elif log_partition == "ais":
         if seed is None:
-            raise ValueError(f"seed must be given to estimate log Z_D by AIS (the model has "
-                             f"F = {model.num_hidden} hidden units); e.g. seed=0")
-        log_z = lambda D: ais_log_partition_by_length(model, D, num_runs=num_runs,  # noqa: E731
-                                                      seed=seed)[0]
+            raise ValueError(
+                "seed must be given to estimate log Z_D by AIS (the model has "
+                f"F = {model.num_hidden} hidden units); e.g. seed=0"
+            )
+        # noqa: E731
+        log_z = lambda D: ais_log_partition_by_length(
+            model, D, num_runs=num_runs, seed=seed
+        )[0]
     elif callable(log_partition):
         log_z = log_partition
     else:
-        raise ValueError(f"log_partition must be 'auto', 'exact', 'ais' or a callable D -> log Z_D; "
-                         f"got {log_partition!r}")
+        raise ValueError(
+            "log_partition must be 'auto', 'exact', 'ais' or a callable D -> log Z_D; "
+            f"got {log_partition!r}"
+        )
     log_probs = rsm_log_probs(model, docs, log_partition=log_z)
     return perplexity(log_probs, np.asarray(docs, float).sum(axis=-1))
 
 
 def unigram_log_probs(train, docs, smoothing=1.0):
-    """log p(document as an ordered word sequence) under the smoothed unigram model; (N,).
+    """log p(document as an ordered word sequence) under the smoothed unigram model;
+    (N,).
 
     p(word k) ∝ (total count of k in ``train``) + ``smoothing``.
     """
@@ -69,42 +85,58 @@ def unigram_log_probs(train, docs, smoothing=1.0):
 
 
 def unigram_base_rates(train, smoothing=1.0):
-    """log unigram frequencies of ``train`` (N, K): the visible biases of the AIS base model; (K,)."""
+    """log unigram frequencies of ``train`` (N, K): the visible biases of the AIS base
+    model; (K,)."""
     train = np.asarray(train, float)
     freq = train.sum(axis=0) + smoothing
     return np.log(freq / freq.sum())
 
 
 def rsm_log_probs(model, docs, *, log_partition):
-    """log P(V_n) = -F(v_n) - log Z_{D_n} for each document, given ``log_partition``: D -> log Z_D.
+    """log P(V_n) = -F(v_n) - log Z_{D_n} for each document, given ``log_partition``: D
+    -> log Z_D.
 
-    ``log_partition`` is called once with the array of distinct lengths and returns an array
-    of the same shape (e.g. exact enumeration, or an AIS estimate); returns (N,) float64.
+    ``log_partition`` is called once with the array of distinct lengths and returns an
+    array of the same shape (e.g. exact enumeration, or an AIS estimate); returns (N,)
+    float64.
     """
     v = check_counts(docs, model.vocab_size, "docs", tf.float64)
     D = tf.reduce_sum(v, axis=-1).numpy().astype(np.int64)
     distinct, inverse = np.unique(D, return_inverse=True)
     log_z = np.asarray(log_partition(distinct), float)
     if log_z.shape != distinct.shape or not np.all(np.isfinite(log_z)):
-        raise ValueError(f"log_partition must return finite log Z_D of shape {distinct.shape} "
-                         f"(one per distinct length); got shape {log_z.shape}, "
-                         f"{np.sum(~np.isfinite(log_z))} non-finite")
+        raise ValueError(
+            f"log_partition must return finite log Z_D of shape {distinct.shape} "
+            f"(one per distinct length); got shape {log_z.shape}, "
+            f"{np.sum(~np.isfinite(log_z))} non-finite"
+        )
     free = free_energy(v, *(tf.cast(p, tf.float64) for p in model.parameters))
     return -free.numpy() - log_z[inverse]
 
 
 def top_words(model, vocab, n=10):
-    """The ``n`` words with the largest weights in each hidden unit: column j of W, (F, n).
+    """The ``n`` words with the largest weights in each hidden unit: column j of W, (F,
+    n).
 
-    Hidden unit j adds W_kj to the logit of word k when it is on; its top words are its theme.
-    Only W is used (not b_v + W), so frequent words do not fill every unit's list.
-    Returns a list of F lists of words. Example: ``top_words(rsm16, reuters.vocab, 8)[0]``.
+    Hidden unit j adds W_kj to the logit of word k when it is on; its top words are its
+    theme. Only W is used (not b_v + W), so frequent words do not fill every unit's
+    list. Returns a list of F lists of words. Example: ``top_words(rsm16, reuters.vocab,
+    8)[0]``.
     """
     W = np.asarray(model.W.numpy() if hasattr(model, "W") else model)
     vocab = np.asarray(vocab)
     if W.ndim != 2 or vocab.shape != (W.shape[0],):
-        raise ValueError(f"vocab must hold one word per row of W ({W.shape[0]} words); got "
-                         f"{vocab.shape[0] if vocab.ndim else vocab.shape}")
-    if not isinstance(n, (int, np.integer)) or isinstance(n, bool) or not 1 <= n <= W.shape[0]:
+        raise ValueError(
+            f"vocab must hold one word per row of W ({W.shape[0]} words); got "
+            f"{vocab.shape[0] if vocab.ndim else vocab.shape}"
+        )
+    if (
+        not isinstance(n, (int, np.integer))
+        or isinstance(n, bool)
+        or not 1 <= n <= W.shape[0]
+    ):
         raise ValueError(f"n must be an int between 1 and {W.shape[0]}; got {n!r}")
-    return [vocab[np.argsort(-W[:, j], kind="stable")[:n]].tolist() for j in range(W.shape[1])]
+    return [
+        vocab[np.argsort(-W[:, j], kind="stable")[:n]].tolist()
+        for j in range(W.shape[1])
+    ]

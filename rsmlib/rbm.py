@@ -15,40 +15,53 @@ def check_not_empty(x, name, row="row"):
     An empty batch has no mean: the models reject it rather than return a silent NaN.
     """
     if x.shape.rank and x.shape[0] == 0:
-        raise ValueError(f"{name} must hold at least one {row}; got shape {tuple(x.shape)}")
+        raise ValueError(
+            f"{name} must hold at least one {row}; got shape {tuple(x.shape)}"
+        )
 
 
 def check_same_rows(a, b, name_a, name_b):
-    """Raise ValueError unless the tensors ``a`` and ``b`` (paired row by row) have as many rows."""
+    """Raise ValueError unless the tensors ``a`` and ``b`` (paired row by row) have as
+    many rows."""
     if a.shape[0] is not None and b.shape[0] is not None and a.shape[0] != b.shape[0]:
-        raise ValueError(f"{name_b} must have the same number of rows as {name_a} (paired rows); "
-                         f"got {b.shape[0]} rows of {name_b} and {a.shape[0]} of {name_a}")
+        raise ValueError(
+            f"{name_b} must have the same number of rows as {name_a} (paired rows); "
+            f"got {b.shape[0]} rows of {name_b} and {a.shape[0]} of {name_a}"
+        )
 
 
 def check_units(x, width, name, dtype):
-    """Return ``x`` as a (N, width) tensor of ``dtype``; raise ValueError unless 0 <= x <= 1.
+    """Return ``x`` as a (N, width) tensor of ``dtype``; raise ValueError unless 0 <= x
+    <= 1.
 
     Binary states are the usual input; values strictly between 0 and 1 are accepted as
-    probabilities (mean-field use). NaN, infinities, values outside [0, 1], empty batches and
-    non-numeric (string, complex) arrays are rejected. Values are inspected only when running
-    eagerly; inside a ``tf.function`` the static shape and dtype are still checked.
+    probabilities (mean-field use). NaN, infinities, values outside [0, 1], empty
+    batches and non-numeric (string, complex) arrays are rejected. Values are inspected
+    only when running eagerly; inside a ``tf.function`` the static shape and dtype are
+    still checked.
     """
     x = tf.convert_to_tensor(x)
     if x.shape.rank != 2:
         raise ValueError(f"{name} must have shape (N, {width}); got shape {x.shape}")
     if x.shape[1] is not None and x.shape[1] != width:
-        raise ValueError(f"{name} must have {width} columns (one per unit); got {x.shape[1]}")
+        raise ValueError(
+            f"{name} must have {width} columns (one per unit); got {x.shape[1]}"
+        )
     if not (x.dtype.is_integer or x.dtype.is_floating or x.dtype == tf.bool):
-        raise TypeError(f"{name} must hold numbers (real, integer or bool); "
-                        f"got dtype {x.dtype.name}")
+        raise TypeError(
+            f"{name} must hold numbers (real, integer or bool); "
+            f"got dtype {x.dtype.name}"
+        )
     check_not_empty(x, name)
     if tf.executing_eagerly():
         values = x.numpy()
         bad = ~((values >= 0) & (values <= 1))
         if bad.any():
             row, col = np.argwhere(bad)[0]
-            raise ValueError(f"{name} must hold values in [0, 1] (binary states or probabilities); "
-                             f"found {float(values[row, col]):g} at row {row}, column {col}")
+            raise ValueError(
+                f"{name} must hold values in [0, 1] (binary states or probabilities); "
+                f"found {float(values[row, col]):g} at row {row}, column {col}"
+            )
     return tf.cast(x, dtype)
 
 
@@ -56,20 +69,34 @@ class RBM(tf.Module):
     """Binary RBM, E(v, h) = -v·b_v - h·b_h - v W h  (eq. rbm-energy).
 
     Variables: ``W`` (K, F), ``b_v`` (K,), ``b_h`` (F,), with K = ``num_visible`` and
-    F = ``num_hidden``. Weights start at ``init_scale`` times a standard normal draw, biases at 0.
+    F = ``num_hidden``. Weights start at ``init_scale`` times a standard normal draw,
+    biases at 0.
     """
 
-    def __init__(self, num_visible, num_hidden, *, seed=0, init_scale=0.01, dtype=tf.float32,
-                 name=None):
+    def __init__(
+        self,
+        num_visible,
+        num_hidden,
+        *,
+        seed=0,
+        init_scale=0.01,
+        dtype=tf.float32,
+        name=None,
+    ):
         super().__init__(name=name)
         for arg, value in (("num_visible", num_visible), ("num_hidden", num_hidden)):
-            if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < 1:
+            if (
+                not isinstance(value, (int, np.integer))
+                or isinstance(value, bool)
+                or value < 1
+            ):
                 raise ValueError(f"{arg} must be a positive int; got {value!r}")
         dtype = tf.as_dtype(dtype)
         if not dtype.is_floating:
             raise TypeError(f"dtype must be a floating type; got {dtype.name}")
-        w0 = init_scale * tf.random.stateless_normal((num_visible, num_hidden), as_seed(seed),
-                                                     dtype=dtype)
+        w0 = init_scale * tf.random.stateless_normal(
+            (num_visible, num_hidden), as_seed(seed), dtype=dtype
+        )
         self.W = tf.Variable(w0, name="W")
         self.b_v = tf.Variable(tf.zeros([num_visible], dtype), name="b_v")
         self.b_h = tf.Variable(tf.zeros([num_hidden], dtype), name="b_h")
@@ -94,21 +121,27 @@ class RBM(tf.Module):
         return check_units(h, self.num_hidden, name, self.W.dtype)
 
     def energy(self, v, h):
-        """E(v, h) = -v·b_v - h·b_h - v W h for paired rows of v (N, K) and h (N, F); shape (N,)."""
+        """E(v, h) = -v·b_v - h·b_h - v W h for paired rows of v (N, K) and h (N, F);
+        shape (N,)."""
         v, h = self._visible(v), self._hidden(h)
         check_same_rows(v, h, "v", "h")
-        return (-tf.linalg.matvec(v, self.b_v) - tf.linalg.matvec(h, self.b_h)
-                - tf.reduce_sum(tf.matmul(v, self.W) * h, axis=-1))
+        return (
+            -tf.linalg.matvec(v, self.b_v)
+            - tf.linalg.matvec(h, self.b_h)
+            - tf.reduce_sum(tf.matmul(v, self.W) * h, axis=-1)
+        )
 
     def hidden_input(self, v):
         """x = b_h + v W, the input to each hidden unit; (N, K) -> (N, F)."""
         return self.b_h + tf.matmul(self._visible(v), self.W)
 
     def free_energy(self, v):
-        """F(v) = -v·b_v - Σ_j softplus(b_h,j + (v W)_j)  (eq. rbm-free-energy); (N, K) -> (N,)."""
+        """F(v) = -v·b_v - Σ_j softplus(b_h,j + (v W)_j)  (eq. rbm-free-energy); (N, K)
+        -> (N,)."""
         v = self._visible(v)
-        return (-tf.linalg.matvec(v, self.b_v)
-                - tf.reduce_sum(tf.nn.softplus(self.hidden_input(v)), axis=-1))
+        return -tf.linalg.matvec(v, self.b_v) - tf.reduce_sum(
+            tf.nn.softplus(self.hidden_input(v)), axis=-1
+        )
 
     def hidden_probs(self, v):
         """p(h_j = 1 | v) = sigmoid(b_h + v W); (N, K) -> (N, F)."""
@@ -116,7 +149,9 @@ class RBM(tf.Module):
 
     def visible_probs(self, h):
         """p(v_k = 1 | h) = sigmoid(b_v + W h); (N, F) -> (N, K)."""
-        return tf.sigmoid(self.b_v + tf.matmul(self._hidden(h), self.W, transpose_b=True))
+        return tf.sigmoid(
+            self.b_v + tf.matmul(self._hidden(h), self.W, transpose_b=True)
+        )
 
     def sample_hidden(self, v, seed):
         """h ~ p(h | v), shape (N, F)."""
@@ -127,9 +162,12 @@ class RBM(tf.Module):
         return bernoulli(self.visible_probs(h), seed)
 
     def gibbs(self, v, k, seed):
-        """Run k steps of block Gibbs sampling v -> h -> v from v (N, K); returns v_k (N, K)."""
+        """Run k steps of block Gibbs sampling v -> h -> v from v (N, K); returns v_k
+        (N, K)."""
         if not isinstance(k, (int, np.integer)) or isinstance(k, bool) or k < 0:
-            raise ValueError(f"k must be a non-negative int (number of Gibbs steps); got {k!r}")
+            raise ValueError(
+                f"k must be a non-negative int (number of Gibbs steps); got {k!r}"
+            )
         v = self._visible(v)
         seeds = split_seed(seed, 2 * k) if k else None
         for step in range(k):
@@ -138,15 +176,18 @@ class RBM(tf.Module):
         return v
 
     def cd_loss(self, v_data, v_model):
-        """Free-energy trick: mean_n F(v_data) - mean_n F(stop_gradient(v_model)); a scalar.
+        """Free-energy trick: mean_n F(v_data) - mean_n F(stop_gradient(v_model)); a
+        scalar.
 
         Its gradient is minus the CD update (``cd_update``): minimising it follows the
-        (approximate) likelihood gradient. Means over documents, so the step size does not
-        depend on the batch size.
+        (approximate) likelihood gradient. Means over documents, so the step size does
+        not depend on the batch size.
         """
         v_data = self._visible(v_data, "v_data")
         v_model = tf.stop_gradient(self._visible(v_model, "v_model"))
-        return tf.reduce_mean(self.free_energy(v_data)) - tf.reduce_mean(self.free_energy(v_model))
+        return tf.reduce_mean(self.free_energy(v_data)) - tf.reduce_mean(
+            self.free_energy(v_model)
+        )
 
     def cd_update(self, v_data, v_model):
         """The hand-derived CD ascent direction (dW, db_v, db_h), from eq. rbm-dF.
@@ -158,23 +199,32 @@ class RBM(tf.Module):
         p0, pk = self.hidden_probs(v0), self.hidden_probs(vk)
         n0 = tf.cast(tf.shape(v0)[0], v0.dtype)
         nk = tf.cast(tf.shape(vk)[0], vk.dtype)
-        dW = tf.matmul(v0, p0, transpose_a=True) / n0 - tf.matmul(vk, pk, transpose_a=True) / nk
+        dW = (
+            tf.matmul(v0, p0, transpose_a=True) / n0
+            - tf.matmul(vk, pk, transpose_a=True) / nk
+        )
         db_v = tf.reduce_mean(v0, axis=0) - tf.reduce_mean(vk, axis=0)
         db_h = tf.reduce_mean(p0, axis=0) - tf.reduce_mean(pk, axis=0)
         return dW, db_v, db_h
 
     def hidden_free_energy(self, h):
-        """F_h(h) = -h·b_h - Σ_k softplus(b_v,k + (W h)_k), the free energy of h; (N, F) -> (N,)."""
+        """F_h(h) = -h·b_h - Σ_k softplus(b_v,k + (W h)_k), the free energy of h; (N, F)
+        -> (N,)."""
         h = self._hidden(h)
         x = self.b_v + tf.matmul(h, self.W, transpose_b=True)
-        return -tf.linalg.matvec(h, self.b_h) - tf.reduce_sum(tf.nn.softplus(x), axis=-1)
+        return -tf.linalg.matvec(h, self.b_h) - tf.reduce_sum(
+            tf.nn.softplus(x), axis=-1
+        )
 
     def log_partition_exact(self):
-        """log Z, enumerating the 2**min(K, F) states of the smaller layer (at most 2**20)."""
+        """log Z, enumerating the 2**min(K, F) states of the smaller layer (at most
+        2**20)."""
         if min(self.num_visible, self.num_hidden) > MAX_ENUMERATED_UNITS:
-            raise ValueError(f"exact log Z enumerates 2**min(K, F) states and needs "
-                             f"min(K, F) <= {MAX_ENUMERATED_UNITS}; "
-                             f"got K={self.num_visible}, F={self.num_hidden}")
+            raise ValueError(
+                "exact log Z enumerates 2**min(K, F) states and needs "
+                f"min(K, F) <= {MAX_ENUMERATED_UNITS}; "
+                f"got K={self.num_visible}, F={self.num_hidden}"
+            )
         if self.num_visible <= self.num_hidden:
             states = binary_states(self.num_visible, self.W.dtype)
             return tf.reduce_logsumexp(-self.free_energy(states))

@@ -3,8 +3,8 @@
 
 """The Replicated Softmax model of word counts (chapter 2).
 
-A document of D words over a vocabulary of K words is a count vector v (K,), with D = Σ_k v_k.
-Batches are (N, K); each document keeps its own length D_n.
+A document of D words over a vocabulary of K words is a count vector v (K,), with D =
+Σ_k v_k. Batches are (N, K); each document keeps its own length D_n.
 """
 import numpy as np
 import tensorflow as tf
@@ -15,19 +15,25 @@ from rsmlib.sampling import as_seed, bernoulli, multinomial_counts, split_seed
 
 
 def check_counts(v, vocab_size, name, dtype):
-    """Return ``v`` as a (N, vocab_size) tensor of ``dtype``; raise ValueError unless it holds counts.
+    """Return ``v`` as a (N, vocab_size) tensor of ``dtype``; raise ValueError unless it
+    holds counts.
 
-    The batch must hold at least one row, every entry must be a finite non-negative integer and
-    every row (document) must hold at least one word. Values are inspected only when running eagerly; inside a ``tf.function`` the static
-    shape is still checked.
+    The batch must hold at least one row, every entry must be a finite non-negative
+    integer and every row (document) must hold at least one word. Values are inspected
+    only when running eagerly; inside a ``tf.function`` the static shape is still
+    checked.
     """
     v = tf.convert_to_tensor(v)
     if v.shape.rank != 2:
-        raise ValueError(f"{name} must have shape (N, {vocab_size}) (one row of word counts per "
-                         f"document); got shape {v.shape}")
+        raise ValueError(
+            f"{name} must have shape (N, {vocab_size}) (one row of word counts per "
+            f"document); got shape {v.shape}"
+        )
     if v.shape[1] is not None and v.shape[1] != vocab_size:
-        raise ValueError(f"{name} must have {vocab_size} columns (one per vocabulary word); "
-                         f"got {v.shape[1]}")
+        raise ValueError(
+            f"{name} must have {vocab_size} columns (one per vocabulary word); "
+            f"got {v.shape[1]}"
+        )
     if not (v.dtype.is_integer or v.dtype.is_floating):
         raise ValueError(f"{name} must hold numeric counts; got dtype {v.dtype.name}")
     check_not_empty(v, name, row="document (row)")
@@ -36,35 +42,50 @@ def check_counts(v, vocab_size, name, dtype):
         bad = ~(np.isfinite(values) & (values >= 0) & (values == np.round(values)))
         if bad.any():
             row, col = np.argwhere(bad)[0]
-            raise ValueError(f"{name} must hold non-negative integer counts; found "
-                             f"{values[row, col].item()!r} at row {row}, column {col}")
+            raise ValueError(
+                f"{name} must hold non-negative integer counts; found "
+                f"{values[row, col].item()!r} at row {row}, column {col}"
+            )
         empty = np.flatnonzero(values.sum(axis=1) == 0)
         if empty.size:
-            raise ValueError(f"{name} must hold documents of at least one word; row {empty[0]} "
-                             f"is empty ({empty.size} empty rows)")
+            raise ValueError(
+                f"{name} must hold documents of at least one word; row {empty[0]} "
+                f"is empty ({empty.size} empty rows)"
+            )
     return tf.cast(v, dtype)
 
 
 def check_lengths(D, name="D"):
-    """Return document lengths ``D`` (an int or (N,) ints) as int32; raise ValueError unless all >= 1."""
+    """Return document lengths ``D`` (an int or (N,) ints) as int32; raise ValueError
+    unless all >= 1."""
     D = tf.convert_to_tensor(D)
     if not (D.dtype.is_integer or D.dtype.is_floating):
-        raise ValueError(f"{name} must hold document lengths (whole numbers); got dtype {D.dtype.name}")
+        raise ValueError(
+            f"{name} must hold document lengths (whole numbers); got dtype"
+            f" {D.dtype.name}"
+        )
     if D.shape.rank is not None and D.shape.rank > 1:
-        raise ValueError(f"{name} must be a scalar or have shape (N,); got shape {D.shape}")
+        raise ValueError(
+            f"{name} must be a scalar or have shape (N,); got shape {D.shape}"
+        )
     if tf.executing_eagerly():
         values = D.numpy()
-        if not np.all(np.isfinite(values) & (values == np.round(values)) & (values >= 1)):
-            raise ValueError(f"{name} must hold document lengths of at least one word (whole "
-                             f"numbers); got {values.tolist()!r}")
+        if not np.all(
+            np.isfinite(values) & (values == np.round(values)) & (values >= 1)
+        ):
+            raise ValueError(
+                f"{name} must hold document lengths of at least one word (whole "
+                f"numbers); got {values.tolist()!r}"
+            )
     return tf.cast(D, tf.int32)
 
 
 def free_energy(v, W, b_v, b_h):
-    """F(v) = -v·b_v - Σ_j softplus(D b_h,j + (v W)_j), D = Σ_k v_k  (eq. rsm-free-energy).
+    """F(v) = -v·b_v - Σ_j softplus(D b_h,j + (v W)_j), D = Σ_k v_k  (eq.
+    rsm-free-energy).
 
-    The pure formula, without input checks, so that it also evaluates at expected counts;
-    ``RSM.free_energy`` checks its input and calls it. v (N, K) -> (N,).
+    The pure formula, without input checks, so that it also evaluates at expected
+    counts; ``RSM.free_energy`` checks its input and calls it. v (N, K) -> (N,).
     """
     D = tf.reduce_sum(v, axis=-1, keepdims=True)
     x = D * b_h + tf.matmul(v, W)
@@ -74,12 +95,13 @@ def free_energy(v, W, b_v, b_h):
 def log_multinomial(v):
     """log(D! / Π_k v_k!), the number of word orders with counts v; (N, K) -> (N,).
 
-    Adding it to ``RSM.log_prob_exact(v)`` (an ordered sequence) gives the log-probability of the
-    bag of counts v.
+    Adding it to ``RSM.log_prob_exact(v)`` (an ordered sequence) gives the
+    log-probability of the bag of counts v.
     """
     v = tf.convert_to_tensor(v)
-    return (tf.math.lgamma(tf.reduce_sum(v, axis=-1) + 1)
-            - tf.reduce_sum(tf.math.lgamma(v + 1), axis=-1))
+    return tf.math.lgamma(tf.reduce_sum(v, axis=-1) + 1) - tf.reduce_sum(
+        tf.math.lgamma(v + 1), axis=-1
+    )
 
 
 def _chunk_sizes(total, chunk):
@@ -90,41 +112,61 @@ def _chunk_sizes(total, chunk):
 class RSM(tf.Module):
     """Replicated Softmax, E(V, h) = -v·b_v - v W h - D b_h·h  (eq. rsm-energy).
 
-    V is a document of D words (a K x D one-hot matrix) and v = Σ_i V[:, i] its count vector (K,).
-    Variables: ``W`` (K, F), ``b_v`` (K,), ``b_h`` (F,), with K = ``vocab_size`` and
-    F = ``num_hidden``. Weights start at ``init_scale`` times a standard normal draw, biases at 0.
+    V is a document of D words (a K x D one-hot matrix) and v = Σ_i V[:, i] its count
+    vector (K,). Variables: ``W`` (K, F), ``b_v`` (K,), ``b_h`` (F,), with K =
+    ``vocab_size`` and F = ``num_hidden``. Weights start at ``init_scale`` times a
+    standard normal draw, biases at 0.
 
     ``hidden_bias=False`` drops the redundant hidden bias (section "The hidden bias is
-    redundant"): ``b_h`` stays an attribute, a non-trainable zero ``tf.Variable``, so that every
-    formula and ``parameters`` keep their shape, and ``hidden_bias`` records the choice.
-    Example: ``RSM(4258, 12, hidden_bias=False).trainable_variables`` holds W and b_v only.
+    redundant"): ``b_h`` stays an attribute, a non-trainable zero ``tf.Variable``, so
+    that every formula and ``parameters`` keep their shape, and ``hidden_bias`` records
+    the choice. Example: ``RSM(4258, 12, hidden_bias=False).trainable_variables`` holds
+    W and b_v only.
     """
 
-    def __init__(self, vocab_size, num_hidden, *, seed=0, init_scale=0.01, dtype=tf.float32,
-                 hidden_bias=True, name=None):
+    def __init__(
+        self,
+        vocab_size,
+        num_hidden,
+        *,
+        seed=0,
+        init_scale=0.01,
+        dtype=tf.float32,
+        hidden_bias=True,
+        name=None,
+    ):
         super().__init__(name=name)
         if not isinstance(hidden_bias, (bool, np.bool_)):
-            raise TypeError(f"hidden_bias must be a bool (True: train b_h; False: hold it at 0); "
-                            f"got {hidden_bias!r}")
+            raise TypeError(
+                "hidden_bias must be a bool (True: train b_h; False: hold it at 0); "
+                f"got {hidden_bias!r}"
+            )
         for arg, value in (("vocab_size", vocab_size), ("num_hidden", num_hidden)):
-            if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < 1:
+            if (
+                not isinstance(value, (int, np.integer))
+                or isinstance(value, bool)
+                or value < 1
+            ):
                 raise ValueError(f"{arg} must be a positive int; got {value!r}")
         dtype = tf.as_dtype(dtype)
         if not dtype.is_floating:
             raise TypeError(f"dtype must be a floating type; got {dtype.name}")
-        w0 = init_scale * tf.random.stateless_normal((vocab_size, num_hidden), as_seed(seed),
-                                                     dtype=dtype)
+        w0 = init_scale * tf.random.stateless_normal(
+            (vocab_size, num_hidden), as_seed(seed), dtype=dtype
+        )
         self.W = tf.Variable(w0, name="W")
         self.b_v = tf.Variable(tf.zeros([vocab_size], dtype), name="b_v")
         self.hidden_bias = bool(hidden_bias)
-        self.b_h = tf.Variable(tf.zeros([num_hidden], dtype), name="b_h",
-                               trainable=self.hidden_bias)
+        self.b_h = tf.Variable(
+            tf.zeros([num_hidden], dtype), name="b_h", trainable=self.hidden_bias
+        )
 
     @property
     def parameters(self):
         """The variables in a fixed order (W, b_v, b_h), matching ``cd_update``.
 
-        With ``hidden_bias=False``, b_h is among them but not trainable (autodiff gives it None).
+        With ``hidden_bias=False``, b_h is among them but not trainable (autodiff gives
+        it None).
         """
         return (self.W, self.b_v, self.b_h)
 
@@ -143,23 +185,31 @@ class RSM(tf.Module):
         return check_units(h, self.num_hidden, name, self.W.dtype)
 
     def energy(self, v, h):
-        """E(V, h) = -v·b_v - v W h - D b_h·h for paired rows of v (N, K) and h (N, F); shape (N,).
+        """E(V, h) = -v·b_v - v W h - D b_h·h for paired rows of v (N, K) and h (N, F);
+        shape (N,).
 
-        The energy depends on the document only through its counts v and length D = Σ_k v_k.
+        The energy depends on the document only through its counts v and length D = Σ_k
+        v_k.
         """
         v, h = self._counts(v), self._hidden(h)
         check_same_rows(v, h, "v", "h")
         D = tf.reduce_sum(v, axis=-1)
-        return (-tf.linalg.matvec(v, self.b_v) - tf.reduce_sum(tf.matmul(v, self.W) * h, axis=-1)
-                - D * tf.linalg.matvec(h, self.b_h))
+        return (
+            -tf.linalg.matvec(v, self.b_v)
+            - tf.reduce_sum(tf.matmul(v, self.W) * h, axis=-1)
+            - D * tf.linalg.matvec(h, self.b_h)
+        )
 
     def hidden_input(self, v):
         """x = D b_h + v W, the input to each hidden unit; (N, K) -> (N, F)."""
         v = self._counts(v)
-        return tf.reduce_sum(v, axis=-1, keepdims=True) * self.b_h + tf.matmul(v, self.W)
+        return tf.reduce_sum(v, axis=-1, keepdims=True) * self.b_h + tf.matmul(
+            v, self.W
+        )
 
     def free_energy(self, v):
-        """F(v) = -v·b_v - Σ_j softplus(D b_h,j + (v W)_j)  (eq. rsm-free-energy); (N, K) -> (N,)."""
+        """F(v) = -v·b_v - Σ_j softplus(D b_h,j + (v W)_j)  (eq. rsm-free-energy); (N,
+        K) -> (N,)."""
         return free_energy(self._counts(v), self.W, self.b_v, self.b_h)
 
     def hidden_probs(self, v):
@@ -167,7 +217,8 @@ class RSM(tf.Module):
         return tf.sigmoid(self.hidden_input(v))
 
     def visible_logits(self, h):
-        """b_v + W h, the logits of each word's softmax p(w_i = k | h); (N, F) -> (N, K)."""
+        """b_v + W h, the logits of each word's softmax p(w_i = k | h); (N, F) -> (N,
+        K)."""
         return self.b_v + tf.matmul(self._hidden(h), self.W, transpose_b=True)
 
     def sample_hidden(self, v, seed):
@@ -175,25 +226,35 @@ class RSM(tf.Module):
         return bernoulli(self.hidden_probs(v), seed)
 
     def sample_visible(self, h, D, seed):
-        """Counts of D_n words drawn independently from softmax(b_v + W h_n), for each row n.
+        """Counts of D_n words drawn independently from softmax(b_v + W h_n), for each
+        row n.
 
-        h (N, F); D an int or (N,) ints (words per document). Returns counts (N, K) in the model's
-        dtype, a multinomial draw per row (``multinomial_counts``). The same seed gives the same
-        counts; they carry no gradient.
+        h (N, F); D an int or (N,) ints (words per document). Returns counts (N, K) in
+        the model's dtype, a multinomial draw per row (``multinomial_counts``). The same
+        seed gives the same counts; they carry no gradient.
         """
         h, D = self._hidden(h), check_lengths(D)
-        if D.shape.rank == 1 and None not in (D.shape[0], h.shape[0]) and D.shape[0] != h.shape[0]:
-            raise ValueError(f"D must be a scalar or hold one length per row of h ({h.shape[0]} "
-                             f"rows); got {D.shape[0]} lengths")
+        if (
+            D.shape.rank == 1
+            and None not in (D.shape[0], h.shape[0])
+            and D.shape[0] != h.shape[0]
+        ):
+            raise ValueError(
+                f"D must be a scalar or hold one length per row of h ({h.shape[0]} "
+                f"rows); got {D.shape[0]} lengths"
+            )
         return multinomial_counts(self.visible_logits(h), D, seed)
 
     def gibbs(self, v, k, seed):
-        """Run k steps of block Gibbs sampling V -> h -> V from counts v (N, K), keeping each D_n.
+        """Run k steps of block Gibbs sampling V -> h -> V from counts v (N, K), keeping
+        each D_n.
 
         Returns the counts v_k (N, K).
         """
         if not isinstance(k, (int, np.integer)) or isinstance(k, bool) or k < 0:
-            raise ValueError(f"k must be a non-negative int (number of Gibbs steps); got {k!r}")
+            raise ValueError(
+                f"k must be a non-negative int (number of Gibbs steps); got {k!r}"
+            )
         v = self._counts(v)
         D = tf.cast(tf.reduce_sum(v, axis=-1), tf.int32)
         seeds = split_seed(seed, 2 * k) if k else None
@@ -203,20 +264,25 @@ class RSM(tf.Module):
         return v
 
     def cd_loss(self, v_data, v_model):
-        """Free-energy trick: mean_n F(v_data) - mean_n F(stop_gradient(v_model)); a scalar.
+        """Free-energy trick: mean_n F(v_data) - mean_n F(stop_gradient(v_model)); a
+        scalar.
 
-        Its gradient is minus ``cd_update`` (eq. rsm-cd-loss), the factor D on b_h included.
-        Means over documents, so the step size does not depend on the batch size.
+        Its gradient is minus ``cd_update`` (eq. rsm-cd-loss), the factor D on b_h
+        included. Means over documents, so the step size does not depend on the batch
+        size.
         """
         v_data = self._counts(v_data, "v_data")
         v_model = tf.stop_gradient(self._counts(v_model, "v_model"))
-        return tf.reduce_mean(self.free_energy(v_data)) - tf.reduce_mean(self.free_energy(v_model))
+        return tf.reduce_mean(self.free_energy(v_data)) - tf.reduce_mean(
+            self.free_energy(v_model)
+        )
 
     def cd_update(self, v_data, v_model):
         """The hand-derived CD ascent direction (dW, db_v, db_h)  (eq. rsm-cd-update).
 
         With s = sigmoid(D b_h + v W): dW = <v sᵀ>_data - <v sᵀ>_model,
-        db_v = <v>_data - <v>_model, db_h = <D s>_data - <D s>_model, means over documents.
+        db_v = <v>_data - <v>_model, db_h = <D s>_data - <D s>_model, means over
+        documents.
         """
         v0, vk = self._counts(v_data, "v_data"), self._counts(v_model, "v_model")
         p0, pk = self.hidden_probs(v0), self.hidden_probs(vk)
@@ -224,32 +290,48 @@ class RSM(tf.Module):
         Dk = tf.reduce_sum(vk, axis=-1, keepdims=True)
         n0 = tf.cast(tf.shape(v0)[0], v0.dtype)
         nk = tf.cast(tf.shape(vk)[0], vk.dtype)
-        dW = tf.matmul(v0, p0, transpose_a=True) / n0 - tf.matmul(vk, pk, transpose_a=True) / nk
+        dW = (
+            tf.matmul(v0, p0, transpose_a=True) / n0
+            - tf.matmul(vk, pk, transpose_a=True) / nk
+        )
         db_v = tf.reduce_mean(v0, axis=0) - tf.reduce_mean(vk, axis=0)
         db_h = tf.reduce_mean(D0 * p0, axis=0) - tf.reduce_mean(Dk * pk, axis=0)
         return dW, db_v, db_h
 
     def log_partition_exact(self, D, chunk=4096):
-        """log Z_D = log Σ_h exp(D a(h)), a(h) = b_h·h + log Σ_k exp(b_v,k + (W h)_k) (eq. rsm-partition).
+        """log Z_D = log Σ_h exp(D a(h)), a(h) = b_h·h + log Σ_k exp(b_v,k + (W h)_k)
+        (eq. rsm-partition).
 
-        Z_D normalises the distribution over ordered sequences of D words. Enumerates the 2**F
-        hidden states (F <= 20), ``chunk`` at a time. D: an int or (N,) ints; returns D's shape.
+        Z_D normalises the distribution over ordered sequences of D words. Enumerates
+        the 2**F hidden states (F <= 20), ``chunk`` at a time. D: an int or (N,) ints;
+        returns D's shape.
         """
         if self.num_hidden > MAX_ENUMERATED_UNITS:
-            raise ValueError(f"exact log Z_D enumerates 2**F hidden states and needs F <= "
-                             f"{MAX_ENUMERATED_UNITS}; got F={self.num_hidden}")
+            raise ValueError(
+                "exact log Z_D enumerates 2**F hidden states and needs F <= "
+                f"{MAX_ENUMERATED_UNITS}; got F={self.num_hidden}"
+            )
         D = tf.cast(check_lengths(D), self.W.dtype)
         states = binary_states(self.num_hidden, self.W.dtype)
-        a = tf.concat([tf.linalg.matvec(s, self.b_h)
-                       + tf.reduce_logsumexp(self.visible_logits(s), axis=-1)
-                       for s in tf.split(states, _chunk_sizes(states.shape[0], chunk))], axis=0)
+        a = tf.concat(
+            [
+                tf.linalg.matvec(s, self.b_h)
+                + tf.reduce_logsumexp(self.visible_logits(s), axis=-1)
+                for s in tf.split(states, _chunk_sizes(states.shape[0], chunk))
+            ],
+            axis=0,
+        )
         return tf.reduce_logsumexp(D[..., None] * a, axis=-1)
 
     def log_prob_exact(self, v):
-        """log P(V) = -F(v) - log Z_D for each row of v (N, K), with the row's own D; shape (N,).
+        """log P(V) = -F(v) - log Z_D for each row of v (N, K), with the row's own D;
+        shape (N,).
 
-        The probability of the document as an ordered sequence of D words (as in the paper, and as
-        LDA reports it); add ``log_multinomial(v)`` for the probability of the bag of counts v.
+        The probability of the document as an ordered sequence of D words (as in the
+        paper, and as LDA reports it); add ``log_multinomial(v)`` for the probability of
+        the bag of counts v.
         """
         v = self._counts(v)
-        return -self.free_energy(v) - self.log_partition_exact(tf.reduce_sum(v, axis=-1))
+        return -self.free_energy(v) - self.log_partition_exact(
+            tf.reduce_sum(v, axis=-1)
+        )

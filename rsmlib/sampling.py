@@ -3,8 +3,9 @@
 
 """Seeds and samplers shared by the models (chapters 1 and 2).
 
-Every random function in rsmlib takes a ``seed``: a Python int or an int tensor of shape (2,).
-Sampling uses TensorFlow's stateless random ops, so the same seed always gives the same numbers.
+Every random function in rsmlib takes a ``seed``: a Python int or an int tensor of shape
+(2,). Sampling uses TensorFlow's stateless random ops, so the same seed always gives the
+same numbers.
 """
 import numbers
 
@@ -12,52 +13,66 @@ import tensorflow as tf
 
 
 def as_seed(seed):
-    """Normalise ``seed`` to an int64 tensor of shape (2,) for ``tf.random.stateless_*`` ops."""
+    """Normalise ``seed`` to an int64 tensor of shape (2,) for ``tf.random.stateless_*``
+    ops."""
     if isinstance(seed, bool):
-        raise TypeError("seed must be an int or an integer tensor of shape (2,); got a bool")
+        raise TypeError(
+            "seed must be an int or an integer tensor of shape (2,); got a bool"
+        )
     if isinstance(seed, numbers.Integral):
         return tf.constant([0, int(seed)], dtype=tf.int64)
     seed = tf.convert_to_tensor(seed)
     if not seed.dtype.is_integer or seed.shape.rank != 1 or seed.shape[0] != 2:
-        raise TypeError("seed must be an int or an integer tensor of shape (2,); "
-                        f"got dtype {seed.dtype.name} and shape {seed.shape}")
+        raise TypeError(
+            "seed must be an int or an integer tensor of shape (2,); "
+            f"got dtype {seed.dtype.name} and shape {seed.shape}"
+        )
     return tf.cast(seed, tf.int64)
 
 
 def split_seed(seed, n):
-    """``n`` independent seeds derived from ``seed``, as an int64 tensor of shape (n, 2)."""
+    """``n`` independent seeds derived from ``seed``, as an int64 tensor of shape (n,
+    2)."""
     return tf.random.experimental.stateless_split(as_seed(seed), num=n)
 
 
 def bernoulli(probs, seed):
     """Sample x ~ Bernoulli(probs) elementwise; same shape and dtype as ``probs``.
 
-    The result is a constant as far as autodiff is concerned: no gradient flows through a
-    sample back to ``probs``.
+    The result is a constant as far as autodiff is concerned: no gradient flows through
+    a sample back to ``probs``.
     """
     u = tf.random.stateless_uniform(tf.shape(probs), as_seed(seed), dtype=probs.dtype)
     return tf.cast(u < probs, probs.dtype)
 
 
 def multinomial_counts(logits, D, seed):
-    """Counts of D_n independent draws from softmax(logits_n), for each row n; (N, K) -> (N, K).
+    """Counts of D_n independent draws from softmax(logits_n), for each row n; (N, K) ->
+    (N, K).
 
-    logits (N, K); D an int or (N,) ints, the lengths (each >= 1). Inverts the cumulative
-    distribution: the unnormalised probabilities exp(logits - max) (in the dtype of ``logits``),
-    summed cumulatively in float64, are searched (``tf.searchsorted``) at max_n D_n uniform numbers
-    per row, scaled by the row's total; row n keeps its first D_n words, which
-    ``tf.math.bincount`` counts. No one-hot (N, D, K) tensor is built. Returns the counts in the
-    dtype of ``logits``, without gradient; the same seed gives the same counts.
+    logits (N, K); D an int or (N,) ints, the lengths (each >= 1). Inverts the
+    cumulative distribution: the unnormalised probabilities exp(logits - max) (in the
+    dtype of ``logits``), summed cumulatively in float64, are searched
+    (``tf.searchsorted``) at max_n D_n uniform numbers per row, scaled by the row's
+    total; row n keeps its first D_n words, which ``tf.math.bincount`` counts. No
+    one-hot (N, D, K) tensor is built. Returns the counts in the dtype of ``logits``,
+    without gradient; the same seed gives the same counts.
     """
     K = tf.shape(logits)[1]
     D = tf.broadcast_to(tf.cast(D, tf.int32), tf.shape(logits)[:1])
     max_d = tf.reduce_max(D)
     weights = tf.exp(logits - tf.reduce_max(logits, axis=-1, keepdims=True))
-    # float64: a float32 running sum over thousands of words misstates rare words' probabilities
+    # float64: a float32 running sum over thousands of words misstates rare words'
+    # probabilities
     cdf = tf.math.cumsum(tf.cast(weights, tf.float64), axis=-1)
-    u = tf.random.stateless_uniform(tf.stack([tf.shape(logits)[0], max_d]), as_seed(seed),
-                                    dtype=tf.float64)
+    u = tf.random.stateless_uniform(
+        tf.stack([tf.shape(logits)[0], max_d]), as_seed(seed), dtype=tf.float64
+    )
     words = tf.minimum(tf.searchsorted(cdf, u * cdf[:, -1:], side="right"), K - 1)
-    used = tf.sequence_mask(D, max_d, dtype=logits.dtype)      # the first D_n draws of row n
-    return tf.stop_gradient(tf.math.bincount(tf.cast(words, tf.int32), weights=used,
-                                             minlength=K, maxlength=K, axis=-1))
+    # the first D_n draws of row n
+    used = tf.sequence_mask(D, max_d, dtype=logits.dtype)
+    return tf.stop_gradient(
+        tf.math.bincount(
+            tf.cast(words, tf.int32), weights=used, minlength=K, maxlength=K, axis=-1
+        )
+    )

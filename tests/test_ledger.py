@@ -26,7 +26,10 @@ def verdicts():
         for cell in json.loads(path.read_text(encoding="utf-8"))["cells"]:
             for output in cell.get("outputs", []):
                 text = "".join(output.get("text", ""))
-                for label, line in re.findall(rf"^\[{LABEL}\] (.*)$", text, flags=re.M):
+                # a verdict wrapped at 88 characters goes on in lines indented by 4 spaces
+                for label, line in re.findall(rf"^\[{LABEL}\] (.*(?:\n    .*)*)$", text,
+                                              flags=re.M):
+                    line = " ".join(part.strip() for part in line.split("\n"))
                     if label.split(".")[0] == "0":
                         continue  # the demonstration of the checker itself
                     assert label.split(".")[0] == chapter, f"{path.name}: label {label}"
