@@ -27,6 +27,12 @@ $(STAMP): requirements.txt requirements-gpu.txt pyproject.toml
 	$(PY) -m pip install --quiet --no-deps -e .
 	touch $(STAMP)
 
+# The compiled sampler op (issue 17): built against the installed TensorFlow; a failed build
+# stops `make test` (without it rsmlib falls back to TensorFlow's ops, and CI would not test it).
+OP := rsmlib/ops/_counts_from_uniforms.so
+$(OP): rsmlib/ops/counts_from_uniforms.cc rsmlib/ops/build.py $(STAMP)
+	$(PY) -m rsmlib.ops.build
+
 # The HTML is rewritten from scratch (the parsed pages in _build/.doctrees are reused), so no
 # page of an earlier build (a removed chapter, an index no longer made) is left to be served.
 book: $(STAMP)
@@ -34,7 +40,8 @@ book: $(STAMP)
 	$(VENV)/bin/jb build . -n -W --keep-going
 	@echo "The book is at $(CURDIR)/_build/html/index.html"
 
-test: $(STAMP)
+test: $(STAMP) $(OP)
+	$(PY) -m rsmlib.ops.build --check
 	$(PY) tools/export.py --check
 	$(PY) tools/install_cell.py --check
 	$(PY) tools/nbval_tags.py --check
@@ -51,7 +58,7 @@ test: $(STAMP)
 export: $(STAMP)
 	$(PY) tools/export.py
 
-execute: $(STAMP)
+execute: $(STAMP) $(OP)
 	$(PY) tools/execute.py chapters/*.ipynb
 	$(PY) tools/export.py
 

@@ -46,7 +46,26 @@ def bernoulli(probs, seed):
     return tf.cast(u < probs, probs.dtype)
 
 
-def multinomial_counts(logits, D, seed):
+# the compiled sampler of chapter 3 (rsmlib/ops), where it is built
+from rsmlib import counts_op  # noqa: E402
+
+_GPUS = []  # [whether TensorFlow sees a GPU], looked up once
+
+
+@tf.autograph.experimental.do_not_convert  # plain Python, run when traced
+def _compiled_op_applies(logits):
+    """Whether ``counts_op`` samples ``logits``: float32/float64 on a CPU, op built."""
+    if logits.dtype not in (tf.float32, tf.float64):
+        return False
+    if not _GPUS:
+        _GPUS.append(bool(tf.config.list_logical_devices("GPU")))
+    # with a GPU, only eager tensors known to be on the CPU
+    if _GPUS[0] and not (tf.executing_eagerly() and "CPU" in logits.device):
+        return False
+    return counts_op.library() is not None
+
+
+def multinomial_counts(logits, D, seed, *, method="auto"):
     """Counts of D_n independent draws from softmax(logits_n), for each row n; (N, K) ->
     (N, K).
 
@@ -57,17 +76,27 @@ def multinomial_counts(logits, D, seed):
     total; row n keeps its first D_n words, which ``tf.math.bincount`` counts. No
     one-hot (N, D, K) tensor is built. Returns the counts in the dtype of ``logits``,
     without gradient; the same seed gives the same counts.
+
+    ``method``: "tf" runs the TensorFlow ops above; "op" the compiled op of chapter 3
+    (``rsmlib.counts_op``), which takes the same weights and uniforms and picks the same
+    words in one pass per row; "auto" (default) the op on a CPU where it is built, "tf"
+    elsewhere. Example: ``multinomial_counts(tf.zeros([2, 5]), 3, seed=0)`` holds 3
+    words per row.
     """
+    if method not in ("auto", "op", "tf"):
+        raise ValueError(f"method must be 'auto', 'op' or 'tf'; got {method!r}")
     K = tf.shape(logits)[1]
     D = tf.broadcast_to(tf.cast(D, tf.int32), tf.shape(logits)[:1])
     max_d = tf.reduce_max(D)
     weights = tf.exp(logits - tf.reduce_max(logits, axis=-1, keepdims=True))
-    # float64: a float32 running sum over thousands of words misstates rare words'
-    # probabilities
-    cdf = tf.math.cumsum(tf.cast(weights, tf.float64), axis=-1)
     u = tf.random.stateless_uniform(
         tf.stack([tf.shape(logits)[0], max_d]), as_seed(seed), dtype=tf.float64
     )
+    if method == "op" or (method == "auto" and _compiled_op_applies(logits)):
+        return tf.stop_gradient(counts_op.counts_from_uniforms(weights, u, D))
+    # float64: a float32 running sum over thousands of words misstates rare words'
+    # probabilities
+    cdf = tf.math.cumsum(tf.cast(weights, tf.float64), axis=-1)
     words = tf.minimum(tf.searchsorted(cdf, u * cdf[:, -1:], side="right"), K - 1)
     # the first D_n draws of row n
     used = tf.sequence_mask(D, max_d, dtype=logits.dtype)

@@ -151,9 +151,11 @@ class _Trainer(tf.Module):
         bias = [model.b_h] if getattr(model, "hidden_bias", True) else []
         if isinstance(optimizer, str) or hidden_bias_rate is not None:
             self.optimizers = [
-                keras_optimizer(optimizer, learning_rate, momentum)
-                if isinstance(optimizer, str)
-                else optimizer
+                (
+                    keras_optimizer(optimizer, learning_rate, momentum)
+                    if isinstance(optimizer, str)
+                    else optimizer
+                )
             ]
             self.variables_of = [main]
             if bias:
@@ -165,6 +167,9 @@ class _Trainer(tf.Module):
             self.optimizers, self.variables_of = [optimizer], [main + bias]
         for opt, variables in zip(self.optimizers, self.variables_of):
             opt.build(variables)  # its moments exist before a checkpoint is restored
+        self.initial_moments = [
+            [v.numpy() for v in opt.variables] for opt in self.optimizers
+        ]
         self.epoch = tf.Variable(0, dtype=tf.int64, name="epoch")
         self.chains = (
             tf.Variable(docs, name="persistent_chains") if persistent else None
@@ -200,20 +205,32 @@ class _Trainer(tf.Module):
         for target, source in zip(self.state, other.state, strict=True):
             target.assign(source)
 
-    def make_step(self, k):
-        """A tf.function for one CD-k (or PCD-k) update on a batch; returns its
-        reconstruction error."""
+    def reset(self, docs):
+        """Start a new run of the same arguments: optimizer moments and step counts
+        as built, epoch 0, persistent chains at ``docs``."""
+        for opt, initial in zip(self.optimizers, self.initial_moments):
+            for variable, value in zip(opt.variables, initial):
+                variable.assign(value)
+        self.epoch.assign(0)
+        if self.chains is not None:
+            self.chains.assign(docs)
+        self.arguments = (docs, *self.arguments[1:])
+
+    def make_epoch(self, k, batch_size):
+        """A tf.function for one epoch of CD-k (or PCD-k) updates on ``docs`` in the
+        order ``order``: batch b is order[b·batch_size : (b+1)·batch_size] with the seed
+        (epoch_seed, b). Returns the batches' reconstruction errors (B,) and whether the
+        parameters are still finite."""
         from rsmlib.keras import cd_step
 
-        K = self.model.vocab_size
+        dtype = self.model.W.dtype
         signature = [
-            tf.TensorSpec([None, K], self.model.W.dtype),
+            tf.TensorSpec([None, self.model.vocab_size], dtype),
             tf.TensorSpec([None], tf.int32),
-            tf.TensorSpec([2], tf.int64),
+            tf.TensorSpec([], tf.int64),
         ]
 
-        @tf.function(input_signature=signature)
-        def step(v_data, index, seed):
+        def update(v_data, index, seed):
             start = None if self.chains is None else tf.gather(self.chains, index)
             with tf.GradientTape() as tape:
                 loss, v_model = cd_step(self.model, v_data, k, seed, start=start)
@@ -236,7 +253,68 @@ class _Trainer(tf.Module):
             )
             return reconstruction_error(v_data, recon)
 
-        return step
+        @tf.function(input_signature=signature)
+        def epoch(docs, order, epoch_seed):
+            n = tf.shape(order)[0]
+            batches = (n + batch_size - 1) // batch_size
+            errors = tf.TensorArray(dtype, size=batches)
+            for b in tf.range(batches):
+                index = order[b * batch_size : tf.minimum((b + 1) * batch_size, n)]
+                seed = tf.stack([epoch_seed, tf.cast(b, tf.int64)])
+                errors = errors.write(b, update(tf.gather(docs, index), index, seed))
+            finite = tf.reduce_all(
+                [tf.reduce_all(tf.math.is_finite(p)) for p in self.model.parameters]
+            )
+            return errors.stack(), finite
+
+        return epoch
+
+
+class _Runs:
+    """A model's trainers, one per run key, with their traced epochs (``fit_rsm``).
+
+    Held by the model as a plain attribute: no variable of it is the model's, and a
+    copy of the model starts with none (``copy.deepcopy``).
+    """
+
+    def __init__(self):
+        self.trainers = {}  # run key -> (trainer, {(k, batch_size): epoch function})
+
+    def __deepcopy__(self, memo):
+        return _Runs()
+
+
+def _trainer_for(model, docs, *arguments):
+    """The trainer of a ``fit_rsm`` run and its traced epochs, reused across calls.
+
+    A run of a named optimizer ("momentum", "adam") reuses the trainer of an earlier
+    call with the same arguments on the same model, reset (``_Trainer.reset``), so its
+    epochs are traced once per model; a Keras optimizer object, whose state is the
+    caller's, gets a new trainer.
+    """
+    optimizer, learning_rate, hidden_bias_rate, momentum, persistent, decay = arguments
+    if not isinstance(optimizer, str):
+        return _Trainer(model, docs, *arguments), {}
+    key = (
+        optimizer,
+        float(learning_rate),
+        float(hidden_bias_rate),
+        float(momentum),
+        int(docs.shape[0]) if persistent else None,
+        float(decay),
+        model.W.dtype.name,
+    )
+    runs = getattr(model, "_fit_rsm_runs", None)
+    if not isinstance(runs, _Runs):
+        runs = _Runs()
+        model._fit_rsm_runs = runs
+    if key in runs.trainers:
+        trainer, epochs = runs.trainers[key]
+        trainer.reset(docs)
+    else:
+        trainer, epochs = _Trainer(model, docs, *arguments), {}
+        runs.trainers[key] = (trainer, epochs)
+    return trainer, epochs
 
 
 def fit_rsm(
@@ -373,7 +451,7 @@ def fit_rsm(
     if not getattr(model, "hidden_bias", True):
         run["hidden_bias"] = False
 
-    trainer = _Trainer(
+    trainer, epoch_functions = _trainer_for(
         model,
         docs,
         optimizer,
@@ -404,7 +482,6 @@ def fit_rsm(
             )
             trainer.assign(restored)
 
-    steps = {}  # one compiled update per number of Gibbs steps
     bar = tqdm(
         total=epochs,
         initial=int(trainer.epoch.numpy()),
@@ -418,16 +495,13 @@ def fit_rsm(
         order = np.random.default_rng(
             [int(base_seed[1]), int(base_seed[0]), epoch]
         ).permutation(n)
-        errors = []
-        for b, start in enumerate(range(0, n, batch_size)):
-            index = tf.constant(order[start : start + batch_size], tf.int32)
-            step_seed = tf.stack(
-                [base_seed[1] * 1_000_003 + epoch, tf.constant(b, tf.int64)]
-            )
-            if k not in steps:
-                steps[k] = trainer.make_step(k)
-            errors.append(float(steps[k](tf.gather(docs, index), index, step_seed)))
-        if not all(np.all(np.isfinite(p.numpy())) for p in model.parameters):
+        if (k, batch_size) not in epoch_functions:  # traced once per model
+            epoch_functions[k, batch_size] = trainer.make_epoch(k, int(batch_size))
+        # batch b of the epoch draws with the seed (seed[1]·1,000,003 + epoch, b)
+        errors, finite = epoch_functions[k, batch_size](
+            docs, tf.constant(order, tf.int32), base_seed[1] * 1_000_003 + epoch
+        )
+        if not finite:
             raise FloatingPointError(
                 f"the parameters are no longer finite after epoch {epoch + 1}; "
                 f"lower learning_rate ({learning_rate}) or hidden_bias_rate "
@@ -436,7 +510,7 @@ def fit_rsm(
         trainer.epoch.assign_add(1)
         history["epoch"].append(epoch + 1)
         history["cd_steps"].append(k)
-        history["reconstruction_error"].append(float(np.mean(errors)))
+        history["reconstruction_error"].append(float(np.mean(errors.numpy().tolist())))
         if callback is not None:
             for key, value in (callback(epoch + 1, model) or {}).items():
                 history.setdefault(key, []).append(value)

@@ -1,0 +1,1 @@
+"""Compiled TensorFlow ops of rsmlib (hand-written): the sampler of chapter 3."""

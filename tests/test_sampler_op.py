@@ -1,0 +1,138 @@
+"""The compiled sampler op (rsmlib/ops, Chapter 3) against the TensorFlow-ops sampler it
+replaces on a CPU: the same counts, bit for bit, from the same seed (issue 17)."""
+import subprocess
+import sys
+import warnings
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from rsmlib import counts_op, multinomial_counts
+
+pytestmark = pytest.mark.skipif(counts_op.library() is None,
+                                reason="the op is not built (python -m rsmlib.ops.build)")
+
+
+def both(logits, D, seed):
+    op = multinomial_counts(logits, D, seed, method="op").numpy()
+    reference = multinomial_counts(logits, D, seed, method="tf").numpy()
+    return op, reference
+
+
+@pytest.mark.parametrize("dtype", [tf.float32, tf.float64])
+@pytest.mark.parametrize("N, K, D", [(1, 1, 1), (1, 2, 1), (3, 7, 1), (100, 4258, 60),
+                                     (5, 50, 5000), (16, 200_000, 100), (64, 13, 1000)])
+def test_the_op_picks_the_same_words_as_the_tensorflow_ops(dtype, N, K, D):
+    for seed in range(6):
+        logits = 3.0 * tf.random.stateless_normal([N, K], [7, seed], dtype=dtype)
+        op, reference = both(logits, D, seed)
+        np.testing.assert_array_equal(op, reference)
+        assert op.dtype == dtype.as_numpy_dtype
+
+
+def test_the_same_counts_with_different_lengths_per_row():
+    logits = tf.random.stateless_normal([40, 300], [1, 2])
+    for seed in range(20):
+        D = tf.random.stateless_uniform([40], [3, seed], 1, 400, dtype=tf.int32)
+        op, reference = both(logits, D, seed)
+        np.testing.assert_array_equal(op, reference)
+        np.testing.assert_array_equal(op.sum(axis=1), D.numpy())
+
+
+@pytest.mark.parametrize("dtype", [tf.float32, tf.float64])
+def test_the_same_counts_at_extreme_logits_and_zero_probability_words(dtype):
+    rng = np.random.default_rng(0)
+    extreme = rng.choice([-1e4, 0.0, 1e4, -30.0, 30.0, -700.0], size=(50, 200))
+    extreme[:, 0] = -1e4      # a word that can never be drawn ...
+    extreme[:, -1] = -1e4     # ... also last: the clamp to K - 1 can only pick it by rounding
+    extreme[10] = -1e4        # a row of equal logits
+    extreme[11, :] = -1e4
+    extreme[11, 100] = 1e4    # one word carries all the mass
+    logits = tf.constant(extreme, dtype)
+    for seed in range(20):
+        op, reference = both(logits, 257, seed)
+        np.testing.assert_array_equal(op, reference)
+    # float32 exp underflows: most words of most rows have probability exactly 0
+    weights = tf.exp(logits - tf.reduce_max(logits, -1, keepdims=True)).numpy()
+    assert (weights == 0).mean() > 0.5
+    counts = multinomial_counts(logits, 257, 0, method="op").numpy()
+    assert np.all(counts[weights == 0] == 0)
+    assert counts[11, 100] == 257
+
+
+def test_uniforms_that_round_to_the_total_pick_the_last_word_as_searchsorted_does():
+    # u * total can round up to the total, which no c_k exceeds: both clamp to K - 1,
+    # even where the last word has weight 0
+    weights = tf.constant([[1.0, 2.0, 0.0], [0.0, 3.0, 0.0], [1.0, 1.0, 1.0]], tf.float64)
+    u = tf.constant([[np.nextafter(1.0, 0.0), 0.0, 1 / 3],
+                     [np.nextafter(1.0, 0.0), 0.5, 0.0],
+                     [1 / 3, 2 / 3, np.nextafter(1 / 3, 0.0)]], tf.float64)
+    counts = counts_op.counts_from_uniforms(weights, u, tf.constant([3, 3, 3])).numpy()
+    cdf = tf.math.cumsum(weights, axis=-1)
+    words = tf.minimum(tf.searchsorted(cdf, u * cdf[:, -1:], side="right"), 2).numpy()
+    expected = np.stack([np.bincount(row, minlength=3) for row in words])
+    np.testing.assert_array_equal(counts, expected)
+
+
+def test_the_running_sum_is_sequential_as_tensorflows_cumsum_is():
+    # weights whose float64 sum depends on the order of the additions: 1, then 2^-53 many
+    # times. Summed left to right each tiny term is lost; a pairwise sum would keep them.
+    K = 4097
+    w = np.full((1, K), 2.0**-53)
+    w[0, 0] = 1.0
+    cdf = tf.math.cumsum(tf.constant(w), axis=-1).numpy()
+    assert cdf[0, -1] == 1.0                       # TensorFlow's cumsum: sequential
+    u = tf.constant([[np.nextafter(1.0, 0.0)]], tf.float64)
+    op = counts_op.counts_from_uniforms(tf.constant(w), u, tf.constant([1])).numpy()
+    words = np.searchsorted(cdf[0], u.numpy()[0] * cdf[0, -1], side="right")
+    assert op[0, min(int(words[0]), K - 1)] == 1
+
+
+def test_the_op_inside_a_tf_function_and_rows_with_no_words():
+    logits = tf.random.stateless_normal([6, 30], [0, 1])
+    D = tf.constant([0, 1, 5, 0, 30, 2])
+    fn = tf.function(lambda: counts_op.counts_from_uniforms(
+        tf.exp(logits), tf.random.stateless_uniform([6, 30], [0, 2], dtype=tf.float64), D))
+    counts = fn().numpy()
+    np.testing.assert_array_equal(counts.sum(axis=1), D.numpy())
+
+
+def test_bad_shapes_are_refused_with_the_argument_named():
+    with pytest.raises(tf.errors.InvalidArgumentError, match="lengths\\[0\\] = 3 exceeds"):
+        counts_op.counts_from_uniforms(tf.ones([1, 4]), tf.zeros([1, 2], tf.float64), [3])
+    with pytest.raises((tf.errors.InvalidArgumentError, ValueError), match="weights"):
+        counts_op.counts_from_uniforms(tf.ones([4]), tf.zeros([1, 2], tf.float64), [1])
+    with pytest.raises(ValueError, match="method must be"):
+        multinomial_counts(tf.zeros([1, 3]), 1, 0, method="fast")
+
+
+def test_auto_uses_the_op_on_a_cpu():
+    logits = tf.random.stateless_normal([4, 20], [0, 9])
+    with tf.GradientTape() as tape:
+        tape.watch(logits)
+        counts = multinomial_counts(logits, 10, 1)
+    assert tape.gradient(counts, logits) is None
+    graph = tf.function(lambda x: multinomial_counts(x, 10, 1)).get_concrete_function(
+        tf.TensorSpec([4, 20])).graph
+    types = {op.type for op in graph.get_operations()}
+    assert "RsmlibCountsFromUniforms" in types and "Cumsum" not in types
+
+
+def test_without_the_op_one_notice_and_the_same_counts():
+    # a fresh process where the library cannot be found
+    code = (
+        "import warnings, importlib.resources as r, tensorflow as tf, numpy as np\n"
+        "from rsmlib import counts_op, multinomial_counts\n"
+        "counts_op.resources = type('R', (), {'files': staticmethod(lambda p: r.files('rsmlib')"
+        " / 'no-such-dir')})\n"
+        "with warnings.catch_warnings(record=True) as caught:\n"
+        "    warnings.simplefilter('always')\n"
+        "    a = [multinomial_counts(tf.zeros([3, 9]), 4, s).numpy() for s in range(3)]\n"
+        "notices = [w for w in caught if 'compiled sampler op' in str(w.message)]\n"
+        "assert len(notices) == 1, [str(w.message) for w in caught]\n"
+        "b = [multinomial_counts(tf.zeros([3, 9]), 4, s, method='tf').numpy() for s in range(3)]\n"
+        "assert all(np.array_equal(x, y) for x, y in zip(a, b))\n"
+        "print('ok')\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert out.returncode == 0 and "ok" in out.stdout, out.stderr[-2000:]
