@@ -41,7 +41,7 @@ from threadpoolctl import threadpool_limits  # noqa: E402  (installed with sciki
 from rsmlib import RSM, load_reuters  # noqa: E402
 from rsmlib.datasets import split_documents  # noqa: E402
 from rsmlib.evaluation import perplexity, rsm_log_probs, unigram_base_rates  # noqa: E402
-from rsmlib.partition import ais_log_partition, ais_log_partition_by_length  # noqa: E402
+from rsmlib.ais import ais_log_partition, ais_log_partition_by_length  # noqa: E402
 from rsmlib.training import fit_rsm  # noqa: E402
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "tests"))

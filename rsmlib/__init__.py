@@ -17,7 +17,8 @@ from rsmlib.gaussian import (gradient_and_hessian, kl_diagonal_to_standard,
                               sample_diagonal, sample_gaussian, sample_rank_one,
                               score_function_gradients)
 from rsmlib.evaluation import perplexity, rsm_log_probs, top_words, unigram_log_probs
-from rsmlib.partition import ais_log_partition, binary_states
+from rsmlib.ais import ais_log_partition
+from rsmlib.partition import binary_states
 from rsmlib.training import fit_rsm
 from rsmlib.rbm import RBM
 from rsmlib.rsm import RSM, log_multinomial

@@ -5,7 +5,7 @@
 import numpy as np
 import tensorflow as tf
 
-from rsmlib.partition import ais_log_partition
+from rsmlib.ais import ais_log_partition
 from rsmlib.rsm import check_counts, free_energy
 
 
@@ -44,7 +44,8 @@ def perplexity(log_probs, lengths, *, log_partition="auto", num_runs=300, seed=N
 def _model_perplexity(model, docs, log_partition, num_runs, seed):
     """perplexity(model, docs, ...): log Z_D by enumeration or by AIS over the
     length."""
-    from rsmlib.partition import MAX_ENUMERATED_UNITS, ais_log_partition_by_length
+    from rsmlib.ais import ais_log_partition_by_length
+    from rsmlib.partition import MAX_ENUMERATED_UNITS  # looked up at the call
 
     if log_partition == "auto":
         log_partition = "exact" if model.num_hidden <= MAX_ENUMERATED_UNITS else "ais"

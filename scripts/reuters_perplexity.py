@@ -21,7 +21,7 @@ import tensorflow as tf  # noqa: E402
 from rsmlib import RSM, load_reuters  # noqa: E402
 from rsmlib.datasets import split_documents  # noqa: E402
 from rsmlib.evaluation import perplexity, rsm_log_probs, unigram_base_rates, unigram_log_probs  # noqa: E402
-from rsmlib.partition import ais_log_partition, ais_log_partition_by_length  # noqa: E402
+from rsmlib.ais import ais_log_partition, ais_log_partition_by_length  # noqa: E402
 from rsmlib.training import fit_rsm  # noqa: E402
 
 

@@ -31,7 +31,7 @@ import tensorflow as tf  # noqa: E402
 from rsmlib import RSM  # noqa: E402
 from rsmlib.datasets import load_20newsgroups  # noqa: E402
 from rsmlib.evaluation import perplexity, rsm_log_probs, unigram_base_rates, unigram_log_probs  # noqa: E402
-from rsmlib.partition import ais_log_partition, ais_log_partition_by_length  # noqa: E402
+from rsmlib.ais import ais_log_partition, ais_log_partition_by_length  # noqa: E402
 from rsmlib.training import fit_rsm  # noqa: E402
 
 

@@ -12,7 +12,7 @@ from hypothesis import given, settings, strategies as st
 from rsmlib import DLGM, RBM, RSM, relative_error
 from rsmlib import gaussian as G
 from rsmlib.evaluation import perplexity, rsm_log_probs
-from rsmlib.partition import ais_log_partition, ais_log_partition_by_length
+from rsmlib.ais import ais_log_partition, ais_log_partition_by_length
 from rsmlib.training import fit_rsm
 
 K, F = 4, 3

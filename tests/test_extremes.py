@@ -6,7 +6,7 @@ import tensorflow as tf
 
 from rsmlib import DLGM, RBM, RSM, relative_error
 from rsmlib import gaussian as G
-from rsmlib.partition import ais_log_partition
+from rsmlib.ais import ais_log_partition
 
 K, F = 6, 4
 LONG = 100_000

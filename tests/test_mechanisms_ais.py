@@ -1,4 +1,4 @@
-"""Mechanism tests of rsmlib.partition: the two AIS estimators and the enumerations (issue 18).
+"""Mechanism tests of rsmlib.ais and rsmlib.partition: the two AIS estimators and the enumerations (issue 18).
 
 AIS is unbiased for Z_B / Z_A whatever the schedule, if and only if each transition leaves its
 intermediate distribution invariant. On models small enough to enumerate, a three-point schedule
@@ -12,7 +12,7 @@ import pytest
 import tensorflow as tf
 
 from rsmlib import RSM, ais_log_partition, binary_states
-from rsmlib.partition import (_ais_runs, ais_log_partition_by_length,
+from rsmlib.ais import (_ais_runs, ais_log_partition_by_length,
                               temperature_path_hidden_log_probs)
 
 NUM_RUNS = 20_000

@@ -13,7 +13,7 @@ import tensorflow as tf
 
 import restore_helper as H
 from rsmlib import DLGM, RBM, RSM
-from rsmlib.partition import ais_log_partition
+from rsmlib.ais import ais_log_partition
 from rsmlib.training import fit_rsm
 
 HELPER = Path(__file__).with_name("restore_helper.py")

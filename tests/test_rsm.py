@@ -8,7 +8,7 @@ import tensorflow as tf
 
 from rsmlib import RSM, binary_states, log_multinomial, relative_error
 from rsmlib.rsm import check_counts, free_energy
-from rsmlib.partition import ais_log_partition_by_length
+from rsmlib.ais import ais_log_partition_by_length
 from rsmlib.sampling import multinomial_counts
 
 K, F = 4, 3

@@ -9,7 +9,7 @@ import tensorflow as tf
 from rsmlib import RSM, check, check_close, finite_differences, perplexity, relative_error
 from rsmlib.datasets import log_counts
 from rsmlib.evaluation import rsm_log_probs, top_words
-from rsmlib.partition import (ais_log_partition, ais_log_partition_by_length,
+from rsmlib.ais import (ais_log_partition, ais_log_partition_by_length,
                               temperature_path_hidden_log_probs)
 from rsmlib.training import fit_rsm
 
