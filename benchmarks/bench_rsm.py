@@ -1,7 +1,12 @@
 """CD-1 training throughput of rsmlib's RSM (fit_rsm and the Keras layer) against a plain NumPy
-baseline, in one process.
+baseline, with TensorFlow at one intra-op thread and at its default, in one run.
 
     .venv/bin/python benchmarks/bench_rsm.py [--epochs 5] [--rounds 3] [--throughput-only]
+
+The run starts this script twice more (``--threads 1``, ``--threads 0`` = TensorFlow's
+default), each in its own process, since TensorFlow's thread pools are fixed when it starts
+(``tf.config.threading.set_intra_op_parallelism_threads``); each prints its own table, NumPy
+measured in the same process.
 
 Data: the 395 Reuters stories of the `lda` package (K = 4258 words); F = 50 hidden units;
 batch 100; CD-1 with momentum SGD. The baseline is the update as the widely copied NumPy RSM
@@ -9,26 +14,26 @@ codes write it: hidden probabilities by matrix products, and the negative docume
 one `np.random.multinomial` call per document in a Python loop.
 
 What is timed, in --rounds interleaved rounds (median over rounds reported):
-* rsmlib, steady state: one ``fit_rsm`` call of 1 + --epochs epochs, timed at the end of every
+* fit_rsm, steady state: one ``fit_rsm`` call of 1 + --epochs epochs, timed at the end of every
   epoch (by its callback); documents per second over the last --epochs epochs, so that the
-  one-off cost of tracing the training step, paid in the first epoch, is left out. That cost
-  (first epoch minus a steady epoch) is printed too.
-* fit_rsm before it moved onto Keras optimizers (the frozen copy in tests/frozen_training.py),
-  timed the same way in the same round: the before/after ratio of that change.
-* rsmlib.keras, steady state: ``model.fit`` of a model that is one ``RSMLayer`` (k = 1, its CD
-  loss the only loss) with ``keras.optimizers.SGD(momentum=0.9)``, timed the same way (a Keras
-  callback at every epoch end). Also on the corpus repeated --tile times (more batches per
-  epoch), where Keras's fixed cost per epoch (a new data iterator, callbacks) weighs less.
-* NumPy: --epochs epochs of the baseline (it has nothing to trace), with the BLAS library's
-  default threads and with one thread; the faster of the two is the baseline of the ratio.
+  one-off cost of tracing the epoch, paid in the first, is left out.
+* the same with the TensorFlow-ops sampler (the compiled op switched off, as where it is not
+  built): what the op contributes.
+* fit_rsm, short call: a 5-epoch call on the first 300 documents of a new model, tracing
+  included, and a second 5-epoch call on the same model (its traced epoch reused).
+* rsmlib.keras, steady state: ``model.fit`` of a model that is one ``RSMLayer`` (k = 1) with
+  ``keras.optimizers.SGD(momentum=0.9)``, timed the same way (a Keras callback per epoch).
+* NumPy: the baseline with the BLAS library's default threads and with one thread (the faster
+  is the baseline of the ratios), on all 395 documents and on the short call's 300.
 
-Also printed: the matrix-multiply bound (about 2 MFLOP per document per CD-1 step, divided by
-the float32 GEMM rate of this machine, measured here), a breakdown of one rsmlib CD-1 step into
-its pieces, and the time to compute a held-out perplexity with each AIS estimator. Record the
-output, with the machine's load, in benchmarks/RESULTS.md.
+Also printed: the matrix-multiply bound (5 products of about 2 x 100 x K x F flops per batch,
+at the float32 GEMM rate measured here) and the fraction of it reached, a breakdown of one
+CD-1 step into its pieces, and the time of a held-out perplexity with each AIS estimator. Record
+the output, with the machine's load (`uptime`), in benchmarks/RESULTS.md.
 """
 import argparse
 import os
+import subprocess
 import sys
 import time
 
@@ -44,8 +49,7 @@ from rsmlib.evaluation import perplexity, rsm_log_probs, unigram_base_rates  # n
 from rsmlib.ais import ais_log_partition, ais_log_partition_by_length  # noqa: E402
 from rsmlib.training import fit_rsm  # noqa: E402
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "tests"))
-from frozen_training import fit_rsm as frozen_fit_rsm  # noqa: E402  (hand-written optimizers)
+from rsmlib import counts_op  # noqa: E402
 
 F, BATCH, LR, MOMENTUM = 50, 100, 1e-3, 0.9
 
@@ -72,16 +76,35 @@ def numpy_cd1_epoch(W, b_v, b_h, vel, docs, rng):
             param += velocity
 
 
-def time_fit(docs, epochs, seed, fit=fit_rsm):
+def time_fit(docs, epochs, seed, compiled_op=True):
     """Seconds of one fit_rsm call: (first epoch, tracing included; mean of the later epochs).
 
-    ``fit``: today's fit_rsm (Keras optimizers), or the frozen hand-written one it replaced."""
+    ``compiled_op=False``: with the TensorFlow-ops sampler (the op switched off)."""
     model = RSM(docs.shape[1], F, seed=seed, init_scale=0.01)
     ends = []
-    start = time.perf_counter()
-    fit(model, docs, epochs=epochs, batch_size=BATCH, learning_rate=LR, seed=seed,
-            progress=False, callback=lambda epoch, model: ends.append(time.perf_counter()))
+    saved = list(counts_op._LIBRARY)
+    if not compiled_op:
+        counts_op._LIBRARY[:] = [None]
+    try:
+        start = time.perf_counter()
+        fit_rsm(model, docs, epochs=epochs, batch_size=BATCH, learning_rate=LR, seed=seed,
+                progress=False, callback=lambda epoch, model: ends.append(time.perf_counter()))
+    finally:
+        counts_op._LIBRARY[:] = saved
     return ends[0] - start, (ends[-1] - ends[0]) / (epochs - 1)
+
+
+def time_short_calls(docs, epochs, seed):
+    """Seconds of a fit_rsm call of ``epochs`` epochs on a new model (tracing included), and
+    of a second such call on the same model."""
+    model = RSM(docs.shape[1], F, seed=seed, init_scale=0.01)
+    seconds = []
+    for call in range(2):
+        start = time.perf_counter()
+        fit_rsm(model, docs, epochs=epochs, batch_size=BATCH, learning_rate=LR,
+                seed=seed + call, progress=False)
+        seconds.append(time.perf_counter() - start)
+    return seconds
 
 
 def time_keras(docs, epochs, seed):
@@ -159,67 +182,92 @@ def step_breakdown(docs, repeats=30):
     return out
 
 
+def rounds_of(values):
+    return ", ".join(f"{x:.0f}" for x in values)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--epochs", type=int, default=5)
     parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--tile", type=int, default=8,
-                        help="repeat the corpus this many times for the second Keras comparison")
+    parser.add_argument("--short-docs", type=int, default=300)
+    parser.add_argument("--threads", type=int, default=None,
+                        help="TensorFlow intra-op threads (0: its default); without it, the "
+                             "script runs itself with 1 and with 0, one process each")
     parser.add_argument("--throughput-only", action="store_true",
                         help="skip the step breakdown and the perplexity timings")
     args = parser.parse_args()
+    if args.threads is None:
+        print(f"machine load average at the start (1, 5, 15 min): {os.getloadavg()}")
+        for threads in (1, 0):
+            argv = [a for a in sys.argv[1:]]
+            if threads == 0 and "--throughput-only" not in argv:
+                argv.append("--throughput-only")   # the breakdown once is enough
+            subprocess.run([sys.executable, __file__, *argv, "--threads", str(threads)],
+                           check=True)
+        print(f"machine load average at the end (1, 5, 15 min): {os.getloadavg()}")
+        return
+    if args.threads:
+        tf.config.threading.set_intra_op_parallelism_threads(args.threads)
+    threads = f"{args.threads} intra-op thread" if args.threads else "default threads"
+    print(f"\n=== TensorFlow with {threads} "
+          f"({tf.config.threading.get_intra_op_parallelism_threads()} requested, 0 = "
+          f"default); compiled sampler op loaded: {counts_op.library() is not None} ===")
     docs = load_reuters().counts.astype(np.float32)
     n, K = docs.shape
-    print(f"machine load average at the start (1, 5, 15 min): {os.getloadavg()}")
+    short = docs[:args.short_docs]
+    # warm-up, so that no timed call pays the process's one-off costs (importing Keras,
+    # TensorFlow's first function): a call on a model of its own
+    time_fit(docs[:2 * BATCH], 2, seed=99)
+    time_keras(docs[:2 * BATCH], 2, seed=99)
 
-    tf_rates, keras_rates, np_rates, np1_rates, one_off, tiled_rates = [], [], [], [], [], []
-    frozen_rates, frozen_one_off = [], []
+    fit_rates, tf_ops_rates, keras_rates, np_rates, np1_rates, one_off = [], [], [], [], [], []
+    short_first, short_again, np_short = [], [], []
     for r in range(args.rounds):
         first, steady = time_fit(docs, 1 + args.epochs, seed=r)
-        tf_rates.append(n / steady)
+        fit_rates.append(n / steady)
         one_off.append(first - steady)
-        first, steady = time_fit(docs, 1 + args.epochs, seed=r, fit=frozen_fit_rsm)
-        frozen_rates.append(n / steady)
-        frozen_one_off.append(first - steady)
+        tf_ops_rates.append(n / time_fit(docs, 1 + args.epochs, seed=r, compiled_op=False)[1])
         keras_rates.append(n / time_keras(docs, 1 + args.epochs, seed=r)[1])
-        tiled = np.tile(docs, (args.tile, 1))
-        tiled_rates.append((len(tiled) / time_fit(tiled, 3, seed=r)[1],
-                            len(tiled) / time_keras(tiled, 3, seed=r)[1]))
+        first_call, second_call = time_short_calls(short, 5, seed=10 + r)
+        short_first.append(first_call)
+        short_again.append(second_call)
         np_rates.append(n * args.epochs / time_numpy(docs, args.epochs, seed=r))
-        with threadpool_limits(limits=1, user_api="blas"):   # BLAS threads collapse under load
+        with threadpool_limits(limits=1, user_api="blas"):
             np1_rates.append(n * args.epochs / time_numpy(docs, args.epochs, seed=r))
+            one = time_numpy(short, 5, seed=r)
+        np_short.append(min(one, time_numpy(short, 5, seed=r)))
 
-    rate_tf = np.median(tf_rates)
-    rate_np = max(np.median(np_rates), np.median(np1_rates))   # the faster NumPy is the baseline
+    rate = np.median(fit_rates)
+    rate_np = max(np.median(np_rates), np.median(np1_rates))   # the faster NumPy
     gflops = gemm_gflops(K)
-    bound = gflops * 1e9 / (5 * 2 * K * F)                      # five (100, K) x (K, F) products
-    print(f"rsmlib fit_rsm CD-1, steady state: {rate_tf:8.0f} documents/s "
-          f"(rounds: {', '.join(f'{x:.0f}' for x in tf_rates)})")
-    print(f"fit_rsm before (hand-written optimizers): {np.median(frozen_rates):8.0f} documents/s "
-          f"(rounds: {', '.join(f'{x:.0f}' for x in frozen_rates)}); now / before: "
-          f"{rate_tf / np.median(frozen_rates):.2f} (per round: "
-          f"{', '.join(f'{a / b:.2f}' for a, b in zip(tf_rates, frozen_rates))}); one-off cost "
-          f"now {np.median(one_off):.2f} s, before {np.median(frozen_one_off):.2f} s")
+    bound = gflops * 1e9 / (5 * 2 * BATCH * K * F) * BATCH      # documents/s
     rate_keras = np.median(keras_rates)
+    print(f"fit_rsm CD-1, steady state:                {rate:8.0f} documents/s "
+          f"(rounds: {rounds_of(fit_rates)})")
+    print(f"  with the TensorFlow-ops sampler:         {np.median(tf_ops_rates):8.0f} "
+          f"documents/s (rounds: {rounds_of(tf_ops_rates)})")
     print(f"rsmlib.keras RSMLayer + model.fit CD-1:    {rate_keras:8.0f} documents/s "
-          f"(rounds: {', '.join(f'{x:.0f}' for x in keras_rates)}); Keras / fit_rsm: "
-          f"{rate_keras / rate_tf:.2f} (per round: "
-          f"{', '.join(f'{k / t:.2f}' for k, t in zip(keras_rates, tf_rates))})")
-    ratios = [k / t for t, k in tiled_rates]
-    print(f"corpus x{args.tile} ({args.tile * n} documents, 2 steady epochs): fit_rsm "
-          f"{np.median([t for t, _ in tiled_rates]):.0f}, Keras {np.median([k for _, k in tiled_rates]):.0f} "
-          f"documents/s; Keras / fit_rsm: {np.median(ratios):.2f} (per round: "
-          f"{', '.join(f'{x:.2f}' for x in ratios)})")
+          f"(rounds: {rounds_of(keras_rates)}); Keras / fit_rsm: {rate_keras / rate:.2f}")
     print(f"NumPy baseline CD-1, BLAS default threads: {np.median(np_rates):8.0f} documents/s "
-          f"(rounds: {', '.join(f'{x:.0f}' for x in np_rates)})")
+          f"(rounds: {rounds_of(np_rates)})")
     print(f"NumPy baseline CD-1, BLAS 1 thread:        {np.median(np1_rates):8.0f} documents/s "
-          f"(rounds: {', '.join(f'{x:.0f}' for x in np1_rates)})")
-    print(f"ratio rsmlib / faster NumPy:       {rate_tf / rate_np:8.2f}x")
-    print(f"one-off cost of a fit_rsm call (tracing the step): {np.median(one_off):.2f} s")
+          f"(rounds: {rounds_of(np1_rates)})")
+    steady_ratio = rate / rate_np
+    print(f"steady state, fit_rsm / faster NumPy: {steady_ratio:.2f}x "
+          f"(target 3x: {'reached' if steady_ratio >= 3 else 'NOT reached'})")
+    print(f"one-off cost of fit_rsm's first epoch on a new model (tracing it): "
+          f"{np.median(one_off):.2f} s")
+    t_first, t_again, t_np = np.median(short_first), np.median(short_again), np.median(np_short)
+    print(f"short call, 5 epochs on {len(short)} documents: fit_rsm on a new model "
+          f"{t_first:.2f} s (tracing included), again on the same model {t_again:.2f} s; "
+          f"faster NumPy {t_np:.2f} s")
+    for name, t in (("new model", t_first), ("same model", t_again)):
+        print(f"  short call, {name}: NumPy / fit_rsm time {t_np / t:.2f}x "
+              f"(target 2x: {'reached' if t_np / t >= 2 else 'NOT reached'})")
     print(f"float32 GEMM rate ((100, {K}) x ({K}, {F})): {gflops:.1f} GFLOP/s -> matmul bound "
-          f"{bound:.0f} documents/s (rsmlib reaches {100 * rate_tf / bound:.0f}% of it)")
+          f"{bound:.0f} documents/s (fit_rsm reaches {100 * rate / bound:.0f}% of it)")
     if args.throughput_only:
-        print(f"machine load average at the end (1, 5, 15 min): {os.getloadavg()}")
         return
     print("one CD-1 step, by piece (ms per batch of 100):")
     for name, ms in step_breakdown(docs).items():
@@ -239,7 +287,6 @@ def main():
         print(f"held-out perplexity (79 documents, {len(np.unique(held_out.sum(1)))} lengths, "
               f"F = {F}), {name}: {time.perf_counter() - start:.0f} s "
               f"(perplexity {perplexity(log_p, held_out.sum(1)):.0f} for an untrained model)")
-    print(f"machine load average at the end (1, 5, 15 min): {os.getloadavg()}")
 
 
 if __name__ == "__main__":
