@@ -7,6 +7,7 @@
 import numpy as np
 import tensorflow as tf
 
+from rsmlib.partition import MAX_ENUMERATED_UNITS, binary_states
 from rsmlib.rsm import RSM
 from rsmlib.sampling import as_seed, multinomial_counts
 
