@@ -148,12 +148,11 @@ class RBM(tf.Module):
     ) -> tuple[tf.Tensor, tf.Tensor, tf.Tensor]:
         r"""The hand-derived CD ascent direction (dW, db_v, db_h), from eq. rbm-dF.
 
-        $dW = \langle v\,\sigma(x)^\top\rangle_{\mathrm{data}}
-        - \langle v\,\sigma(x)^\top\rangle_{\mathrm{model}}$,
-        $db_v = \langle v\rangle_{\mathrm{data}} - \langle v\rangle_{\mathrm{model}}$,
-        $db_h = \langle\sigma(x)\rangle_{\mathrm{data}}
-        - \langle\sigma(x)\rangle_{\mathrm{model}}$, each a mean over the rows of the
-        batch.
+        Each is a mean over the rows of the batch, data (d) minus model (m):
+        $dW = \langle v\,\sigma(x)^\top\rangle_d - \langle v\,\sigma(x)^\top\rangle_m$,
+        $db_v = \langle v\rangle_d - \langle v\rangle_m$ and
+        $db_h = \langle\sigma(x)\rangle_d - \langle\sigma(x)\rangle_m$, where
+        $x = b_h + v W$.
         """
         v0, vk = self._visible(v_data, "v_data"), self._visible(v_model, "v_model")
         p0, pk = self.hidden_probs(v0), self.hidden_probs(vk)
