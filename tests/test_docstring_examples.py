@@ -59,10 +59,12 @@ def test_examples_run_and_print_what_they_show(module, name):
     obj = getattr(mod, name)
     finder = doctest.DocTestFinder(recurse=inspect.isclass(obj))
     runner = doctest.DocTestRunner(optionflags=FLAGS)
+    # the runner swaps sys.stdout while an example runs: collect its reports, print nothing
+    report: list[str] = []
     for test in finder.find(obj, f"rsmlib.{module}.{name}", globs=dict(vars(mod))):
-        runner.run(test, out=lambda text: print(text, end=""))
-    result = runner.summarize(verbose=False)
-    assert result.failed == 0, f"{result.failed} of {result.attempted} examples failed (above)"
+        runner.run(test, out=report.append)
+    failed, attempted = runner.failures, runner.tries
+    assert failed == 0, f"{failed} of {attempted} examples failed:\n" + "".join(report)
 
 
 @pytest.mark.parametrize("module, name", DEFINITIONS, ids=lambda x: x)
