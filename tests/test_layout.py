@@ -14,6 +14,11 @@ measures, per notebook, the lines a reader sees:
 The code limits are enforced. The output limit is ``xfail(strict=False)`` per notebook until every
 notebook is re-executed with the wrapped verdicts (a notebook that already meets it shows as
 XPASS); then drop the marker (``LAYOUT_PENDING``).
+
+The reading path (``test_no_plumbing_in_the_reading_path``): no chapter (01..05) shows, in a code
+cell the reader sees (not ``remove-*``, ``hide-input`` or ``hide-cell``), a function whose name
+says it is input validation (``check_*``, ``_check*``, ``validate*``) or checkpoint bookkeeping
+(``*checkpoint*``, ``restore*``, ``resume*``): that plumbing belongs in an appendix notebook.
 """
 from __future__ import annotations
 
