@@ -196,18 +196,21 @@ class RSMLayer(keras.layers.Layer):
         h = RSMLayer(50, k=1, seed=0)(inputs)
         model = keras.Model(inputs, keras.layers.Dense(2, activation="softmax")(h))
         model.compile(keras.optimizers.Adam(1e-3), "sparse_categorical_crossentropy")
+
+    Under a trainable part below:
+    ``h = RSMLayer(50, cd_gradient_to_input=False)(below(inputs))``.
     """
 
     def __init__(
         self,
-        num_hidden,
-        k=1,
-        hidden_bias=True,
-        init_scale=0.01,
-        seed=0,
-        persistent_chains=0,
-        cd_gradient_to_input=True,
-        loss_dtype=None,
+        num_hidden: int,
+        k: int = 1,
+        hidden_bias: bool = True,
+        init_scale: float = 0.01,
+        seed: int = 0,
+        persistent_chains: int = 0,
+        cd_gradient_to_input: bool = True,
+        loss_dtype: "str | None" = None,
         **kwargs,
     ):
         super().__init__(**kwargs)
