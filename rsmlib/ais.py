@@ -22,13 +22,14 @@ def ais_log_partition(
     log unigram frequencies; default: the model's own b_v) to the model B through
     log f_β(v) = ((1-β) b_A + β b_v)·v + Σ_j softplus(β (D b_h,j + (v W)_j))  (eq.
     ais-intermediate), with β on a linear grid of ``num_betas`` points from 0 to 1, or
-    on the increasing grid ``betas`` from 0 to 1 (e.g. the paper's 15,000-point
-    schedule). Z_D normalises ordered word sequences, as in ``RSM.log_partition_exact``;
+    on the increasing grid ``betas`` from 0 to 1 (e.g. the 15,000-point
+    schedule of Salakhutdinov & Murray 2008). Z_D normalises ordered word sequences,
+    as in ``RSM.log_partition_exact``;
     log Z_A = D logsumexp(b_A) + F log 2.
 
     D: an int or a 1-D sequence of document lengths; ``num_runs`` independent runs per
     length. Returns (log_Z, stderr), each of D's shape: the estimate log(mean w) + log
-    Z_A and the delta- method standard error std(w) / (sqrt(num_runs) mean(w)) of that
+    Z_A and the delta-method standard error std(w) / (sqrt(num_runs) mean(w)) of that
     log.
     """
     if (num_betas is None) == (betas is None):

@@ -6,7 +6,8 @@ import numpy as np
 import tensorflow as tf
 
 from rsmlib.ais import ais_log_partition
-from rsmlib.rsm import check_counts, free_energy
+from rsmlib.rsm import free_energy
+from rsmlib.validation import check_counts
 
 
 def perplexity(log_probs, lengths, *, log_partition="auto", num_runs=300, seed=None):

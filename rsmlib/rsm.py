@@ -10,74 +10,15 @@ import numpy as np
 import tensorflow as tf
 
 from rsmlib.partition import MAX_ENUMERATED_UNITS, binary_states
-from rsmlib.rbm import check_not_empty, check_same_rows, check_units
+# input validation lives in rsmlib.validation (Appendix A4)
+from rsmlib.validation import (
+    check_counts,
+    check_lengths,
+    check_not_empty,
+    check_same_rows,
+    check_units,
+)
 from rsmlib.sampling import as_seed, bernoulli, multinomial_counts, split_seed
-
-
-def check_counts(v, vocab_size, name, dtype):
-    """Return ``v`` as a (N, vocab_size) tensor of ``dtype``; raise ValueError unless it
-    holds counts.
-
-    The batch must hold at least one row, every entry must be a finite non-negative
-    integer and every row (document) must hold at least one word. Values are inspected
-    only when running eagerly; inside a ``tf.function`` the static shape is still
-    checked.
-    """
-    v = tf.convert_to_tensor(v)
-    if v.shape.rank != 2:
-        raise ValueError(
-            f"{name} must have shape (N, {vocab_size}) (one row of word counts per "
-            f"document); got shape {v.shape}"
-        )
-    if v.shape[1] is not None and v.shape[1] != vocab_size:
-        raise ValueError(
-            f"{name} must have {vocab_size} columns (one per vocabulary word); "
-            f"got {v.shape[1]}"
-        )
-    if not (v.dtype.is_integer or v.dtype.is_floating):
-        raise ValueError(f"{name} must hold numeric counts; got dtype {v.dtype.name}")
-    check_not_empty(v, name, row="document (row)")
-    if tf.executing_eagerly():
-        values = v.numpy()
-        bad = ~(np.isfinite(values) & (values >= 0) & (values == np.round(values)))
-        if bad.any():
-            row, col = np.argwhere(bad)[0]
-            raise ValueError(
-                f"{name} must hold non-negative integer counts; found "
-                f"{values[row, col].item()!r} at row {row}, column {col}"
-            )
-        empty = np.flatnonzero(values.sum(axis=1) == 0)
-        if empty.size:
-            raise ValueError(
-                f"{name} must hold documents of at least one word; row {empty[0]} "
-                f"is empty ({empty.size} empty rows)"
-            )
-    return tf.cast(v, dtype)
-
-
-def check_lengths(D, name="D"):
-    """Return document lengths ``D`` (an int or (N,) ints) as int32; raise ValueError
-    unless all >= 1."""
-    D = tf.convert_to_tensor(D)
-    if not (D.dtype.is_integer or D.dtype.is_floating):
-        raise ValueError(
-            f"{name} must hold document lengths (whole numbers); got dtype"
-            f" {D.dtype.name}"
-        )
-    if D.shape.rank is not None and D.shape.rank > 1:
-        raise ValueError(
-            f"{name} must be a scalar or have shape (N,); got shape {D.shape}"
-        )
-    if tf.executing_eagerly():
-        values = D.numpy()
-        if not np.all(
-            np.isfinite(values) & (values == np.round(values)) & (values >= 1)
-        ):
-            raise ValueError(
-                f"{name} must hold document lengths of at least one word (whole "
-                f"numbers); got {values.tolist()!r}"
-            )
-    return tf.cast(D, tf.int32)
 
 
 def free_energy(v, W, b_v, b_h):

@@ -19,7 +19,8 @@ import numpy as np
 import tensorflow as tf
 from tqdm import tqdm
 
-from rsmlib.rsm import RSM, check_counts
+from rsmlib.rsm import RSM
+from rsmlib.validation import check_counts
 from rsmlib.sampling import as_seed
 
 

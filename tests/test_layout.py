@@ -11,9 +11,7 @@ measures, per notebook, the lines a reader sees:
 
 ``CODE_LIMIT`` and ``OUTPUT_LIMIT`` are the target (88 characters, as for the code we write);
 ``HARD_CODE_LIMIT`` (100) is the line no code cell may ever pass.
-The code limits are enforced. The output limit is ``xfail(strict=False)`` per notebook until every
-notebook is re-executed with the wrapped verdicts (a notebook that already meets it shows as
-XPASS); then drop the marker (``LAYOUT_PENDING``).
+Both limits are enforced for every notebook.
 
 The reading path (``test_no_plumbing_in_the_reading_path``): no chapter (01..05) shows, in a code
 cell the reader sees (not ``remove-*``, ``hide-input`` or ``hide-cell``), a function whose name
@@ -37,9 +35,6 @@ OUTPUT_LIMIT = 88  # characters per stored output line the reader sees
 HARD_CODE_LIMIT = 100  # COMMON.md: no code line beyond this, ever
 HIDDEN_INPUT = {"remove-cell", "remove-input"}
 HIDDEN_OUTPUT = {"remove-cell", "remove-output"}
-LAYOUT_PENDING = pytest.mark.xfail(
-    strict=False, reason="issue 16: the chapters' code and output lines are being reflowed to "
-    "88 characters by their owners; remove this marker when test_layout.py reports none")
 
 
 def text(value) -> str:
@@ -137,7 +132,6 @@ def test_code_lines_fit_the_column(nb):
     assert not problems, failure(nb, problems, "code", CODE_LIMIT)
 
 
-@LAYOUT_PENDING
 @pytest.mark.parametrize("nb", NOTEBOOKS, ids=lambda p: p.stem)
 def test_output_lines_fit_the_column(nb):
     problems = long_lines(shown_lines(nb)[1], OUTPUT_LIMIT)
