@@ -800,7 +800,7 @@ def bernoulli_mixture_log_likelihood(mixture, v):
 import numbers
 import os
 
-from rsmlib.training import resume_checkpoint, save_checkpoint
+from rsmlib.checkpoints import resume_checkpoint, save_checkpoint
 
 
 def check_binary_images(name, v, width):

@@ -19,6 +19,7 @@ import numpy as np
 import tensorflow as tf
 from tqdm import tqdm
 
+from rsmlib.checkpoints import resume_checkpoint, save_checkpoint
 from rsmlib.rsm import RSM
 from rsmlib.validation import check_counts
 from rsmlib.sampling import as_seed
@@ -526,71 +527,6 @@ def fit_rsm(
         bar.update(1)
     bar.close()
     return history
-
-
-def resume_checkpoint(checkpoint, manager, checkpoint_dir, run):
-    """Restore the latest checkpoint of ``checkpoint_dir`` into ``checkpoint``; return
-    whether one existed.
-
-    ``run`` is a dict of the arguments that define the run (JSON-serialisable), saved
-    beside the checkpoints as run.json by the training loop. Refuses with a ValueError,
-    leaving the directory untouched: a checkpoint of another run (its run.json differs
-    from ``run``, each difference named), checkpoint files without run.json, run.json
-    without a readable checkpoint, and a checkpoint that cannot be restored. Used by
-    ``fit_rsm`` and ``DLGM.fit``.
-    """
-    run_file = os.path.join(checkpoint_dir, "run.json")
-    if not os.path.exists(run_file):
-        if manager.latest_checkpoint or (
-            os.path.isdir(checkpoint_dir)
-            and any(name.startswith("ckpt-") for name in os.listdir(checkpoint_dir))
-        ):
-            raise ValueError(
-                f"checkpoint_dir {checkpoint_dir!r} holds checkpoint files but no "
-                "run.json; refusing to overwrite it"
-            )
-        return False
-    with open(run_file) as f:
-        saved_run = json.load(f)
-    differences = {
-        key: (saved_run.get(key), value)
-        for key, value in run.items()
-        if saved_run.get(key) != value
-    }
-    if differences:
-        listed = ", ".join(
-            f"{k}: saved {a!r}, now {b!r}" for k, (a, b) in differences.items()
-        )
-        raise ValueError(
-            f"checkpoint_dir {checkpoint_dir!r} holds a checkpoint of another run "
-            f"({listed}); use another directory to train differently"
-        )
-    if manager.latest_checkpoint is None:
-        raise ValueError(
-            f"checkpoint_dir {checkpoint_dir!r} has run.json but no readable "
-            "checkpoint (is its 'checkpoint' state file damaged?); refusing to "
-            "overwrite it"
-        )
-    try:
-        checkpoint.restore(manager.latest_checkpoint).assert_existing_objects_matched()
-    except Exception as error:
-        raise ValueError(
-            f"the checkpoint {manager.latest_checkpoint!r} cannot be restored: "
-            f"{type(error).__name__}: {error}"
-        ) from error
-    return True
-
-
-def save_checkpoint(manager, checkpoint_dir, run, number):
-    """Save checkpoint ``number`` with ``manager``, writing ``run`` to run.json first if
-    it is not there yet, so that checkpoint files never lie in ``checkpoint_dir``
-    without it."""
-    os.makedirs(checkpoint_dir, exist_ok=True)
-    run_file = os.path.join(checkpoint_dir, "run.json")
-    if not os.path.exists(run_file):
-        with open(run_file, "w") as f:
-            json.dump(run, f, indent=1)
-    manager.save(checkpoint_number=number)
 
 
 def _saved_history(checkpoint_dir, latest):
