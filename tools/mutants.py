@@ -18,6 +18,11 @@ same N and S draw the same mutants again from a fresh session of the same code. 
 gives the killed fraction of the sample with a 95% Wilson interval, an estimate of the module's
 mutation score (``--report`` prints it for the sessions in ``--work`` without running anything).
 
+``--rerun SESSION --jobs ID ...`` applies each given mutant of SESSION (a job id, or its first
+characters) alone to a fresh copy of the checkout in ``--work`` (use another folder than a
+running session's), runs the module's tests as they are now (or ``--tests ...``) and prints
+killed or survived with the failing tests: how a triaged survivor is shown killed.
+
 cosmic-ray is looked up beside the Python that runs this script (``.venv/bin``), or given by
 ``$COSMIC_RAY_BIN`` (the folder holding ``cosmic-ray``, ``cr-report``, ``cr-filter-operators``).
 """
@@ -152,6 +157,33 @@ def report_line(module, session):
             f"95% Wilson interval [{low:.2f}, {high:.2f}]")
 
 
+def rerun(session, jobs, work, bin_dir, env, mapping, tests, python):
+    """Apply each mutant of ``jobs`` alone in ``work`` and run the tests; print the outcome."""
+    copy_tree(work)
+    with sqlite3.connect(session) as db:
+        specs = [db.execute("SELECT job_id, module_path, operator_name, occurrence, "
+                            "start_pos_row FROM mutation_specs WHERE job_id LIKE ?",
+                            (job + "%",)).fetchall() for job in jobs]
+    for job, found in zip(jobs, specs):
+        if len(found) != 1:
+            sys.exit(f"{session}: {len(found)} mutants match the job id {job!r}")
+        job_id, module, operator, occurrence, line = found[0]
+        subprocess.run([str(bin_dir / "cosmic-ray"), "apply", module, operator, str(occurrence)],
+                       cwd=work, env=env, check=True)
+        try:
+            started = time.monotonic()
+            result = subprocess.run([str(python), "-m", "pytest", "-x", "-q",
+                                     "-p", "no:cacheprovider", *(tests or mapping[module])],
+                                    cwd=work, env=env, capture_output=True, text=True)
+        finally:
+            shutil.copy2(ROOT / module, work / module)
+        failed = [line.split(" - ")[0] for line in result.stdout.splitlines()
+                  if line.startswith(("FAILED", "ERROR"))]
+        outcome = "killed" if result.returncode != 0 else "survived"
+        print(f"{job_id[:8]} {module}:{line} {operator} #{occurrence}: {outcome} "
+              f"({time.monotonic() - started:.0f} s) {' '.join(failed)}", flush=True)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("modules", nargs="*", help="e.g. rsmlib/sampling.py (default: all)")
@@ -161,6 +193,10 @@ def main():
     parser.add_argument("--fresh", action="store_true", help="discard earlier sessions")
     parser.add_argument("--sample", type=int, help="run a random sample of N mutants a module")
     parser.add_argument("--sample-seed", type=int, default=0, help="the sample's seed")
+    parser.add_argument("--rerun", type=Path, metavar="SESSION",
+                        help="re-run the mutants --jobs of this session against today's tests")
+    parser.add_argument("--jobs", nargs="+", default=[], help="job ids (or prefixes)")
+    parser.add_argument("--tests", nargs="+", help="the tests for --rerun (default: mapped)")
     parser.add_argument("--report", action="store_true",
                         help="only print the scores of the sessions in --work")
     args = parser.parse_args()
@@ -182,14 +218,18 @@ def main():
             if session.exists():
                 print(report_line(module, session))
         return
+    env = dict(os.environ, PYTHONPATH=str(args.work), TF_CPP_MIN_LOG_LEVEL="3",
+               TF_ENABLE_ONEDNN_OPTS="0", PYTHONHASHSEED="0")
+    python = args.work / ".venv" / "bin" / "python"
+    if args.rerun:
+        args.work.mkdir(parents=True, exist_ok=True)
+        rerun(args.rerun, args.jobs, args.work, bin_dir, env, mapping, args.tests, python)
+        return
     if args.fresh and args.work.exists():
         shutil.rmtree(args.work)
     args.work.mkdir(parents=True, exist_ok=True)
     copy_tree(args.work)
-    env = dict(os.environ, PYTHONPATH=str(args.work), TF_CPP_MIN_LOG_LEVEL="3",
-               TF_ENABLE_ONEDNN_OPTS="0", PYTHONHASHSEED="0")
     deadline = time.monotonic() + args.budget
-    python = args.work / ".venv" / "bin" / "python"
     for module in modules:
         name = Path(module).stem
         tests = " ".join(mapping[module])
