@@ -95,3 +95,11 @@ def test_perplexity_names_the_non_finite_log_probability_and_top_words_refuses_n
     for n in (True, 1.5, 2.0):                                      # a bool, fractions, floats
         with pytest.raises(ValueError, match=r"\bn\b"):
             top_words(W, ["a", "b", "c"], n)
+
+
+@pytest.mark.parametrize("short", [lambda D: np.zeros(1), lambda D: 0.0])
+def test_rsm_log_probs_refuses_a_log_partition_of_the_wrong_shape(short):
+    model = RSM(3, 2, dtype=tf.float64)
+    docs = np.array([[1.0, 0, 0], [1, 2, 0]])                     # two distinct lengths
+    with pytest.raises(ValueError, match="log_partition must return"):
+        rsm_log_probs(model, docs, log_partition=short)
