@@ -165,7 +165,7 @@ def rerun(session, jobs, work, bin_dir, env, mapping, tests, python):
                             "start_pos_row FROM mutation_specs WHERE job_id LIKE ?",
                             (job + "%",)).fetchall() for job in jobs]
     for job, found in zip(jobs, specs):
-        if len(found) != 1:
+        if len(found) != 1:   # (a missing session file would be created empty: checked above)
             sys.exit(f"{session}: {len(found)} mutants match the job id {job!r}")
         job_id, module, operator, occurrence, line = found[0]
         subprocess.run([str(bin_dir / "cosmic-ray"), "apply", module, operator, str(occurrence)],
@@ -191,6 +191,8 @@ def main():
     parser.add_argument("--work", type=Path,
                         default=Path(tempfile.gettempdir()) / "rsmlib-mutants")
     parser.add_argument("--fresh", action="store_true", help="discard earlier sessions")
+    parser.add_argument("--timeout", type=float,
+                        help="seconds per mutant (and baseline): overrides tools/mutants.toml")
     parser.add_argument("--sample", type=int, help="run a random sample of N mutants a module")
     parser.add_argument("--sample-seed", type=int, default=0, help="the sample's seed")
     parser.add_argument("--rerun", type=Path, metavar="SESSION",
@@ -215,12 +217,14 @@ def main():
     if args.report:
         for module in modules:
             session = args.work / f"cr-{Path(module).stem}.sqlite"
-            if session.exists():
+            if session.exists() and session.stat().st_size:
                 print(report_line(module, session))
         return
     env = dict(os.environ, PYTHONPATH=str(args.work), TF_CPP_MIN_LOG_LEVEL="3",
                TF_ENABLE_ONEDNN_OPTS="0", PYTHONHASHSEED="0")
     python = args.work / ".venv" / "bin" / "python"
+    if args.rerun and not args.rerun.is_file():
+        sys.exit(f"no session {args.rerun}")
     if args.rerun:
         args.work.mkdir(parents=True, exist_ok=True)
         rerun(args.rerun, args.jobs, args.work, bin_dir, env, mapping, args.tests, python)
@@ -235,6 +239,8 @@ def main():
         tests = " ".join(mapping[module])
         table = dict(settings["cosmic-ray"])
         table["module-path"] = module
+        if args.timeout:
+            table["timeout"] = args.timeout
         table["test-command"] = (f"{python} -m pytest -x -q -p no:cacheprovider "
                                  f"{tests}")
         config, session = args.work / f"cr-{name}.toml", args.work / f"cr-{name}.sqlite"
