@@ -159,3 +159,12 @@ def test_a_keras_optimizer_object_takes_the_steps_and_a_second_learning_rate_is_
     with pytest.raises(ValueError, match="learning_rate must be None"):
         fit_rsm(model, DOCS[:, :1] + 1, epochs=1, seed=0, progress=False, learning_rate=0.1,
                 optimizer=keras.optimizers.SGD(0.1))
+
+
+@pytest.mark.parametrize("arg", ["epochs", "batch_size"])
+def test_fit_rsm_refuses_zero_epochs_and_an_empty_batch_naming_the_argument(arg):
+    model = RSM(6, 2, dtype=tf.float64)
+    options = dict(epochs=1, batch_size=2, seed=0, progress=False, learning_rate=0.1)
+    options[arg] = 0
+    with pytest.raises(ValueError, match=f"{arg} must be a positive int"):
+        fit_rsm(model, DOCS, **options)

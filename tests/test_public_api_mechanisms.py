@@ -42,6 +42,7 @@ MECHANISMS = {
         f"{MT}::test_persistent_chains_are_carried_over_between_epochs",
         f"{MT}::test_identical_documents_in_different_batches_get_different_negatives",
         f"{MT}::test_a_keras_optimizer_object_takes_the_steps_and_a_second_learning_rate_is_refused",
+        f"{MT}::test_fit_rsm_refuses_zero_epochs_and_an_empty_batch_naming_the_argument",
     ],
     "load_20newsgroups": ["test_datasets.py::test_20newsgroups_loader_on_a_local_fixture"],
     "log_counts": [
