@@ -3,16 +3,23 @@
 
 """Checks that print a stable verdict and raise when a claim fails (chapter 1)."""
 import textwrap
+from collections.abc import Callable, Sequence
 
 import numpy as np
+from numpy.typing import ArrayLike  # arrays, tensors, numbers, nested sequences of them
 
 
-def relative_error(actual, expected):
-    """max_i |actual_i - expected_i| / max_i |expected_i| over all entries (nested lists
-    allowed).
+def relative_error(actual: "ArrayLike", expected: "ArrayLike") -> float:
+    r"""$\max_i |a_i - b_i| / \max_i |b_i|$ for ``actual`` a and ``expected`` b.
 
     Both arguments may be arrays, tensors or sequences of them (e.g. one per parameter);
     they are flattened and concatenated. Returns a float; 0 when both are exactly equal.
+
+    Examples:
+        >>> relative_error([1.0, 2.5], [1.0, 2.0])
+        0.25
+        >>> relative_error([np.ones(2), np.zeros(1)], [np.ones(2), np.ones(1)])
+        1.0
     """
     a = _flat(actual)
     b = _flat(expected)
@@ -35,10 +42,18 @@ def _flat(x):
     return np.ravel(np.asarray(x, dtype=np.float64))
 
 
-def check(label, statement, passed, detail=""):
+def check(label: str, statement: str, passed: bool, detail: str = "") -> None:
     """Print ``[label] statement: True``; raise AssertionError if ``passed`` is false.
 
     The verdict is wrapped at 88 characters, continuation lines indented by four spaces.
+
+    Examples:
+        >>> check("0.1", "2 + 2 = 4", 2 + 2 == 4)
+        [0.1] 2 + 2 = 4: True
+        >>> check("0.2", "2 + 2 = 5", 2 + 2 == 5, "it is 4")
+        Traceback (most recent call last):
+        ...
+        AssertionError: [0.2] 2 + 2 = 5 does not hold. it is 4
     """
     passed = bool(passed)
     # wrapped to the book's 88-character column; continuation lines are indented
@@ -48,9 +63,16 @@ def check(label, statement, passed, detail=""):
         raise AssertionError(f"[{label}] {statement} does not hold. {detail}".strip())
 
 
-def check_close(label, statement, actual, expected, rtol):
+def check_close(
+    label: str, statement: str, actual: "ArrayLike", expected: "ArrayLike", rtol: float
+) -> None:
     """Check ``relative_error(actual, expected) < rtol`` and print a verdict that names
-    the tolerance."""
+    the tolerance.
+
+    Examples:
+        >>> check_close("0.3", "1.001 is close to 1", 1.001, 1.0, rtol=1e-2)
+        [0.3] 1.001 is close to 1 (max |Δ| / max |ref| < 0.01): True
+    """
     err = relative_error(actual, expected)
     check(
         label,
@@ -60,17 +82,23 @@ def check_close(label, statement, actual, expected, rtol):
     )
 
 
-def finite_differences(variables, fn, eps=1e-6):
-    """Central differences (f(θ + ε) - f(θ - ε)) / 2ε of the scalar ``fn()``, entry by
-    entry.
+def finite_differences(
+    variables: Sequence, fn: Callable[[], float], eps: float = 1e-6
+) -> list[np.ndarray]:
+    r"""Central differences $(f(\theta + \epsilon) - f(\theta - \epsilon)) / 2\epsilon$
+    of the scalar ``fn()``, entry by entry.
 
     ``variables`` is a sequence of ``tf.Variable`` (e.g. ``model.parameters``); each
     entry is bumped in place and restored. Returns one NumPy array per variable, of its
     shape. Use float64 variables: with eps = 1e-6 the truncation and rounding errors are
     then near 1e-10.
 
-    Example: ``finite_differences(rbm.parameters, lambda: mean_log_likelihood(rbm,
-    data))``.
+    Examples:
+        >>> import tensorflow as tf
+        >>> x = tf.Variable([1.0, 2.0], dtype=tf.float64)
+        >>> (g,) = finite_differences([x], lambda: tf.reduce_sum(x**2))
+        >>> np.round(g, 6)  # the gradient 2x
+        array([2., 4.])
     """
     grads = []
     for var in variables:

@@ -882,20 +882,20 @@ def check_positive_number(name, value):
 
 
 def fit_dlgm(
-    model,
+    model: "DLGM",
     train,
-    epochs,
-    batch_size=100,
+    epochs: int,
+    batch_size: int = 100,
     seed=0,
-    learning_rate=1e-3,
+    learning_rate: float = 1e-3,
     test=None,
     checkpoint_dir=None,
-    progress=True,
-    jit_compile=False,
-    binarization="static",
+    progress: bool = True,
+    jit_compile: bool = False,
+    binarization: str = "static",
     validation=None,
-    patience=None,
-):
+    patience: "int | None" = None,
+) -> dict:
     """``DLGM.fit``: train ``model`` on ``train`` (N, D) for up to ``epochs`` passes
     over shuffled minibatches of ``batch_size`` images, one ``model.train_step`` each.
 
@@ -915,7 +915,14 @@ def fit_dlgm(
     (run.json): a checkpoint of another run (model shape, number of images, batch_size,
     seed, learning_rate or binarization), one that cannot be read, or one that already
     holds more than ``epochs`` epochs is refused with an error and left untouched
-    (``epochs`` may grow). ``progress``: tqdm bar.
+    (``epochs`` may grow). The checkpoint is restored into a copy of the model first
+    and assigned only once it has been read and accepted, so a refused or failed
+    restore leaves ``model`` as it was. ``progress``: tqdm bar.
+
+    Example::
+
+        model = DLGM(784, (10,), hidden_size=50, seed=0)
+        history = fit_dlgm(model, images, 2, batch_size=50, seed=0, progress=False)
     """
     from tqdm import tqdm
 
@@ -971,8 +978,13 @@ def fit_dlgm(
         }
         checkpoint = tf.train.Checkpoint(model=model)
         manager = tf.train.CheckpointManager(checkpoint, checkpoint_dir, max_to_keep=2)
-        if resume_checkpoint(checkpoint, manager, checkpoint_dir, run):
-            first_epoch = int(model.step_count.numpy()) // steps
+        # restored into a copy, then assigned: a restore that fails halfway, or a
+        # checkpoint of more epochs than asked for, leaves `model` as it was
+        restored = _same_architecture(model)
+        if resume_checkpoint(
+            tf.train.Checkpoint(model=restored), manager, checkpoint_dir, run
+        ):
+            first_epoch = int(restored.step_count.numpy()) // steps
             if first_epoch > epochs:
                 raise ValueError(
                     f"epochs = {epochs} is fewer than the {first_epoch} epochs "
@@ -980,6 +992,8 @@ def fit_dlgm(
                     f"epochs >= {first_epoch} to resume it, or another "
                     "checkpoint_dir"
                 )
+            for var, value in zip(model.variables, restored.variables):
+                var.assign(value)
     if (
         first_epoch == 0
         and int(model.step_count.numpy()) == 0
@@ -1039,3 +1053,17 @@ def fit_dlgm(
             var.assign(value)
         history["best_epoch"] = best[1]
     return history
+
+
+def _same_architecture(model):
+    """A new DLGM shaped like ``model`` (its initial values do not matter): the copy a
+    checkpoint is restored into before it is assigned to ``model``."""
+    return DLGM(
+        model.num_visible,
+        model.latent_sizes,
+        model.hidden_size,
+        model.covariance,
+        model.kappa,
+        activation=model.activation,
+        dtype=model.dtype,
+    )

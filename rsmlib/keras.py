@@ -177,25 +177,54 @@ class RSMLayer(keras.layers.Layer):
     and carried to the next batch; they are a non-trainable weight, saved with the
     model. One device only.
 
+    ``cd_gradient_to_input=False`` evaluates the CD loss at ``stop_gradient(v)``: it
+    still trains W, b_v, b_h, but sends nothing into the layers below, which are then
+    trained only by the losses above (through the returned hidden probabilities). Use
+    it for a trainable part below the layer: with the default (True) that part gets the
+    data term's gradient -∂F(v)/∂v, which rewards inputs that are easy to model (on a
+    length-keeping reweighting of the words, one word per document; chapter 2, 2.25).
+
+    ``loss_dtype`` (default ``keras.backend.floatx()``, the dtype of the losses that
+    ``compile`` adds): the dtype of the added loss, so that a float64 layer can be
+    trained with ``fit`` beside a compiled loss (Keras cannot sum losses of two
+    dtypes). The cast does not change the gradients (its derivative is exact); pass
+    ``loss_dtype="float64"`` to read the float64 loss itself from ``layer.losses``.
+
     Example::
 
         inputs = keras.Input((K,))
         h = RSMLayer(50, k=1, seed=0)(inputs)
         model = keras.Model(inputs, keras.layers.Dense(2, activation="softmax")(h))
         model.compile(keras.optimizers.Adam(1e-3), "sparse_categorical_crossentropy")
+
+    Under a trainable part below:
+    ``h = RSMLayer(50, cd_gradient_to_input=False)(below(inputs))``.
     """
 
     def __init__(
         self,
-        num_hidden,
-        k=1,
-        hidden_bias=True,
-        init_scale=0.01,
-        seed=0,
-        persistent_chains=0,
+        num_hidden: int,
+        k: int = 1,
+        hidden_bias: bool = True,
+        init_scale: float = 0.01,
+        seed: int = 0,
+        persistent_chains: int = 0,
+        cd_gradient_to_input: bool = True,
+        loss_dtype: "str | None" = None,
         **kwargs,
     ):
         super().__init__(**kwargs)
+        if not isinstance(cd_gradient_to_input, (bool, np.bool_)):
+            raise TypeError(
+                "cd_gradient_to_input must be a bool (True: the CD loss's data term "
+                "sends its gradient into the layers below; False: it does not); got "
+                f"{cd_gradient_to_input!r}"
+            )
+        self.cd_gradient_to_input = bool(cd_gradient_to_input)
+        if loss_dtype is not None and not tf.as_dtype(loss_dtype).is_floating:
+            raise TypeError(f"loss_dtype must be a floating dtype; got {loss_dtype!r}")
+        # None: keras.backend.floatx() when the loss is added
+        self.loss_dtype = None if loss_dtype is None else tf.as_dtype(loss_dtype).name
         for arg, value in (("num_hidden", num_hidden), ("k", k)):
             if (
                 isinstance(value, bool)
@@ -295,8 +324,12 @@ class RSMLayer(keras.layers.Layer):
         probs = rsm.hidden_probs(v)
         if training:
             seed = self.seed_generator.next()
+            # the CD loss's view of the input: with or without a path into the layers
+            # below
+            v_cd = v if self.cd_gradient_to_input else tf.stop_gradient(v)
             if not self.persistent_chains:
-                self.add_loss(cd_step(rsm, v, self.k, seed, hidden_probs=probs)[0])
+                loss = cd_step(rsm, v_cd, self.k, seed, hidden_probs=probs)[0]
+                self.add_loss(self._in_loss_dtype(loss))
                 return probs
             if shard_layout(tf.shape(v)[0])[1] > 1:
                 raise ValueError(
@@ -315,11 +348,14 @@ class RSMLayer(keras.layers.Layer):
             start = tf.where(
                 self.chains_started > 0, self.chains[:n], tf.cast(v, self.chains.dtype)
             )
-            loss, negatives = cd_step(rsm, v, self.k, seed, start=start)
+            loss, negatives = cd_step(rsm, v_cd, self.k, seed, start=start)
             self.chains.assign(tf.concat([negatives, self.chains[n:]], axis=0))
             self.chains_started.assign(1)
-            self.add_loss(loss)
+            self.add_loss(self._in_loss_dtype(loss))
         return probs
+
+    def _in_loss_dtype(self, loss):
+        return tf.cast(loss, self.loss_dtype or keras.backend.floatx())
 
     def save_own_variables(self, store):
         """The weights, and the random state: a saved layer continues the same random
@@ -346,6 +382,8 @@ class RSMLayer(keras.layers.Layer):
             "init_scale": self.init_scale,
             "seed": self.seed,
             "persistent_chains": self.persistent_chains,
+            "cd_gradient_to_input": self.cd_gradient_to_input,
+            "loss_dtype": self.loss_dtype,
         }
 
 

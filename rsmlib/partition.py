@@ -6,18 +6,26 @@ later."""
 import numpy as np
 import tensorflow as tf
 
+from rsmlib.validation import check_int
+
 MAX_ENUMERATED_UNITS = 20
 
 
-def binary_states(n, dtype=tf.float64):
+def binary_states(n: int, dtype: tf.DType = tf.float64) -> tf.Tensor:
     """All 2**n binary vectors of length n, shape (2**n, n); row i is i written in
     binary.
 
     The first column is the most significant bit, so row 0 is all zeros and the last row
     all ones.
+
+    Examples:
+        >>> binary_states(2, tf.int32).numpy()
+        array([[0, 0],
+               [0, 1],
+               [1, 0],
+               [1, 1]], dtype=int32)
     """
-    if not isinstance(n, (int, np.integer)) or isinstance(n, bool) or n < 0:
-        raise ValueError(f"n must be a non-negative int; got {n!r}")
+    n = check_int(n, "n", low=0)
     if n > MAX_ENUMERATED_UNITS:
         raise ValueError(
             f"n must be at most {MAX_ENUMERATED_UNITS} to enumerate 2**n states;"

@@ -2,98 +2,55 @@
 # edit the notebook cells marked `#| export rbm` and run `python tools/export.py`.
 
 """The binary restricted Boltzmann machine (chapter 1)."""
-import numpy as np
 import tensorflow as tf
 
 from rsmlib.partition import MAX_ENUMERATED_UNITS, binary_states
 from rsmlib.sampling import as_seed, bernoulli, split_seed
 
+# Input validation lives in rsmlib.validation (appendix A.4); the names stay importable
+# from rsmlib.rbm.
+from rsmlib.validation import (
+    check_float_dtype,
+    check_int,
+    check_not_empty,
+    check_same_rows,
+    check_units,
+)
 
-def check_not_empty(x, name, row="row"):
-    """Raise ValueError if the batch ``x`` (a tensor) has no rows (N = 0).
-
-    An empty batch has no mean: the models reject it rather than return a silent NaN.
-    """
-    if x.shape.rank and x.shape[0] == 0:
-        raise ValueError(
-            f"{name} must hold at least one {row}; got shape {tuple(x.shape)}"
-        )
-
-
-def check_same_rows(a, b, name_a, name_b):
-    """Raise ValueError unless the tensors ``a`` and ``b`` (paired row by row) have as
-    many rows."""
-    if a.shape[0] is not None and b.shape[0] is not None and a.shape[0] != b.shape[0]:
-        raise ValueError(
-            f"{name_b} must have the same number of rows as {name_a} (paired rows); "
-            f"got {b.shape[0]} rows of {name_b} and {a.shape[0]} of {name_a}"
-        )
-
-
-def check_units(x, width, name, dtype):
-    """Return ``x`` as a (N, width) tensor of ``dtype``; raise ValueError unless 0 <= x
-    <= 1.
-
-    Binary states are the usual input; values strictly between 0 and 1 are accepted as
-    probabilities (mean-field use). NaN, infinities, values outside [0, 1], empty
-    batches and non-numeric (string, complex) arrays are rejected. Values are inspected
-    only when running eagerly; inside a ``tf.function`` the static shape and dtype are
-    still checked.
-    """
-    x = tf.convert_to_tensor(x)
-    if x.shape.rank != 2:
-        raise ValueError(f"{name} must have shape (N, {width}); got shape {x.shape}")
-    if x.shape[1] is not None and x.shape[1] != width:
-        raise ValueError(
-            f"{name} must have {width} columns (one per unit); got {x.shape[1]}"
-        )
-    if not (x.dtype.is_integer or x.dtype.is_floating or x.dtype == tf.bool):
-        raise TypeError(
-            f"{name} must hold numbers (real, integer or bool); "
-            f"got dtype {x.dtype.name}"
-        )
-    check_not_empty(x, name)
-    if tf.executing_eagerly():
-        values = x.numpy()
-        bad = ~((values >= 0) & (values <= 1))
-        if bad.any():
-            row, col = np.argwhere(bad)[0]
-            raise ValueError(
-                f"{name} must hold values in [0, 1] (binary states or probabilities); "
-                f"found {float(values[row, col]):g} at row {row}, column {col}"
-            )
-    return tf.cast(x, dtype)
+Seed = int | tf.Tensor
 
 
 class RBM(tf.Module):
-    """Binary RBM, E(v, h) = -v·b_v - h·b_h - v W h  (eq. rbm-energy).
+    """Binary RBM of v (K,) and h (F,), with energy E(v, h) (eq. rbm-energy).
 
     Variables: ``W`` (K, F), ``b_v`` (K,), ``b_h`` (F,), with K = ``num_visible`` and
     F = ``num_hidden``. Weights start at ``init_scale`` times a standard normal draw,
     biases at 0.
+
+    Examples:
+        >>> rbm = RBM(3, 2, seed=0, dtype=tf.float64)
+        >>> v = tf.constant([[1.0, 0.0, 1.0]], tf.float64)
+        >>> rbm.hidden_probs(v).shape, rbm.free_energy(v).shape
+        (TensorShape([1, 2]), TensorShape([1]))
+        >>> p = tf.exp(rbm.log_prob_exact(binary_states(3)))  # all 8 visible states
+        >>> round(float(tf.reduce_sum(p)), 12)
+        1.0
     """
 
     def __init__(
         self,
-        num_visible,
-        num_hidden,
+        num_visible: int,
+        num_hidden: int,
         *,
-        seed=0,
-        init_scale=0.01,
-        dtype=tf.float32,
-        name=None,
+        seed: Seed = 0,
+        init_scale: float = 0.01,
+        dtype: tf.DType = tf.float32,
+        name: str | None = None,
     ):
         super().__init__(name=name)
-        for arg, value in (("num_visible", num_visible), ("num_hidden", num_hidden)):
-            if (
-                not isinstance(value, (int, np.integer))
-                or isinstance(value, bool)
-                or value < 1
-            ):
-                raise ValueError(f"{arg} must be a positive int; got {value!r}")
-        dtype = tf.as_dtype(dtype)
-        if not dtype.is_floating:
-            raise TypeError(f"dtype must be a floating type; got {dtype.name}")
+        num_visible = check_int(num_visible, "num_visible")
+        num_hidden = check_int(num_hidden, "num_hidden")
+        dtype = check_float_dtype(dtype)
         w0 = init_scale * tf.random.stateless_normal(
             (num_visible, num_hidden), as_seed(seed), dtype=dtype
         )
@@ -102,16 +59,16 @@ class RBM(tf.Module):
         self.b_h = tf.Variable(tf.zeros([num_hidden], dtype), name="b_h")
 
     @property
-    def parameters(self):
+    def parameters(self) -> tuple[tf.Variable, tf.Variable, tf.Variable]:
         """The variables in a fixed order (W, b_v, b_h), matching ``cd_update``."""
         return (self.W, self.b_v, self.b_h)
 
     @property
-    def num_visible(self):
+    def num_visible(self) -> int:
         return self.W.shape[0]
 
     @property
-    def num_hidden(self):
+    def num_hidden(self) -> int:
         return self.W.shape[1]
 
     def _visible(self, v, name="v"):
@@ -120,9 +77,9 @@ class RBM(tf.Module):
     def _hidden(self, h, name="h"):
         return check_units(h, self.num_hidden, name, self.W.dtype)
 
-    def energy(self, v, h):
-        """E(v, h) = -v·b_v - h·b_h - v W h for paired rows of v (N, K) and h (N, F);
-        shape (N,)."""
+    def energy(self, v: tf.Tensor, h: tf.Tensor) -> tf.Tensor:
+        r"""$E(v, h) = -v^\top b_v - h^\top b_h - v^\top W h$ for paired rows of v
+        (N, K) and h (N, F); shape (N,)."""
         v, h = self._visible(v), self._hidden(h)
         check_same_rows(v, h, "v", "h")
         return (
@@ -131,43 +88,40 @@ class RBM(tf.Module):
             - tf.reduce_sum(tf.matmul(v, self.W) * h, axis=-1)
         )
 
-    def hidden_input(self, v):
-        """x = b_h + v W, the input to each hidden unit; (N, K) -> (N, F)."""
+    def hidden_input(self, v: tf.Tensor) -> tf.Tensor:
+        """$x = b_h + v W$, the input to each hidden unit; (N, K) -> (N, F)."""
         return self.b_h + tf.matmul(self._visible(v), self.W)
 
-    def free_energy(self, v):
-        """F(v) = -v·b_v - Σ_j softplus(b_h,j + (v W)_j)  (eq. rbm-free-energy); (N, K)
-        -> (N,)."""
+    def free_energy(self, v: tf.Tensor) -> tf.Tensor:
+        """F(v), the free energy of each row of v (eq. rbm-free-energy); (N, K) ->
+        (N,)."""
         v = self._visible(v)
         return -tf.linalg.matvec(v, self.b_v) - tf.reduce_sum(
             tf.nn.softplus(self.hidden_input(v)), axis=-1
         )
 
-    def hidden_probs(self, v):
-        """p(h_j = 1 | v) = sigmoid(b_h + v W); (N, K) -> (N, F)."""
+    def hidden_probs(self, v: tf.Tensor) -> tf.Tensor:
+        r"""$p(h_j = 1 \mid v) = \sigma(b_h + v W)_j$; (N, K) -> (N, F)."""
         return tf.sigmoid(self.hidden_input(v))
 
-    def visible_probs(self, h):
-        """p(v_k = 1 | h) = sigmoid(b_v + W h); (N, F) -> (N, K)."""
+    def visible_probs(self, h: tf.Tensor) -> tf.Tensor:
+        r"""$p(v_k = 1 \mid h) = \sigma(b_v + W h)_k$; (N, F) -> (N, K)."""
         return tf.sigmoid(
             self.b_v + tf.matmul(self._hidden(h), self.W, transpose_b=True)
         )
 
-    def sample_hidden(self, v, seed):
-        """h ~ p(h | v), shape (N, F)."""
+    def sample_hidden(self, v: tf.Tensor, seed: Seed) -> tf.Tensor:
+        r"""$h \sim p(h \mid v)$, shape (N, F)."""
         return bernoulli(self.hidden_probs(v), seed)
 
-    def sample_visible(self, h, seed):
-        """v ~ p(v | h), shape (N, K)."""
+    def sample_visible(self, h: tf.Tensor, seed: Seed) -> tf.Tensor:
+        r"""$v \sim p(v \mid h)$, shape (N, K)."""
         return bernoulli(self.visible_probs(h), seed)
 
-    def gibbs(self, v, k, seed):
+    def gibbs(self, v: tf.Tensor, k: int, seed: Seed) -> tf.Tensor:
         """Run k steps of block Gibbs sampling v -> h -> v from v (N, K); returns v_k
         (N, K)."""
-        if not isinstance(k, (int, np.integer)) or isinstance(k, bool) or k < 0:
-            raise ValueError(
-                f"k must be a non-negative int (number of Gibbs steps); got {k!r}"
-            )
+        k = check_int(k, "k", low=0, meaning="number of Gibbs steps")
         v = self._visible(v)
         seeds = split_seed(seed, 2 * k) if k else None
         for step in range(k):
@@ -175,8 +129,8 @@ class RBM(tf.Module):
             v = self.sample_visible(h, seeds[2 * step + 1])
         return v
 
-    def cd_loss(self, v_data, v_model):
-        """Free-energy trick: mean_n F(v_data) - mean_n F(stop_gradient(v_model)); a
+    def cd_loss(self, v_data: tf.Tensor, v_model: tf.Tensor) -> tf.Tensor:
+        """Free-energy trick (eq. cd-loss): mean F(v_data) - mean F(sg[v_model]); a
         scalar.
 
         Its gradient is minus the CD update (``cd_update``): minimising it follows the
@@ -189,11 +143,16 @@ class RBM(tf.Module):
             self.free_energy(v_model)
         )
 
-    def cd_update(self, v_data, v_model):
-        """The hand-derived CD ascent direction (dW, db_v, db_h), from eq. rbm-dF.
+    def cd_update(
+        self, v_data: tf.Tensor, v_model: tf.Tensor
+    ) -> tuple[tf.Tensor, tf.Tensor, tf.Tensor]:
+        r"""The hand-derived CD ascent direction (dW, db_v, db_h), from eq. rbm-dF.
 
-        dW = <v σ(x)ᵀ>_data - <v σ(x)ᵀ>_model, db_v = <v>_data - <v>_model,
-        db_h = <σ(x)>_data - <σ(x)>_model, each a mean over the rows of the batch.
+        Each is a mean over the rows of the batch, data (d) minus model (m):
+        $dW = \langle v\,\sigma(x)^\top\rangle_d - \langle v\,\sigma(x)^\top\rangle_m$,
+        $db_v = \langle v\rangle_d - \langle v\rangle_m$ and
+        $db_h = \langle\sigma(x)\rangle_d - \langle\sigma(x)\rangle_m$, where
+        $x = b_h + v W$.
         """
         v0, vk = self._visible(v_data, "v_data"), self._visible(v_model, "v_model")
         p0, pk = self.hidden_probs(v0), self.hidden_probs(vk)
@@ -207,16 +166,16 @@ class RBM(tf.Module):
         db_h = tf.reduce_mean(p0, axis=0) - tf.reduce_mean(pk, axis=0)
         return dW, db_v, db_h
 
-    def hidden_free_energy(self, h):
-        """F_h(h) = -h·b_h - Σ_k softplus(b_v,k + (W h)_k), the free energy of h; (N, F)
-        -> (N,)."""
+    def hidden_free_energy(self, h: tf.Tensor) -> tf.Tensor:
+        r"""$F_h(h) = -h^\top b_h - \sum_k \operatorname{softplus}(b_v + W h)_k$, the
+        free energy of h; (N, F) -> (N,)."""
         h = self._hidden(h)
         x = self.b_v + tf.matmul(h, self.W, transpose_b=True)
         return -tf.linalg.matvec(h, self.b_h) - tf.reduce_sum(
             tf.nn.softplus(x), axis=-1
         )
 
-    def log_partition_exact(self):
+    def log_partition_exact(self) -> tf.Tensor:
         """log Z, enumerating the 2**min(K, F) states of the smaller layer (at most
         2**20)."""
         if min(self.num_visible, self.num_hidden) > MAX_ENUMERATED_UNITS:
@@ -231,6 +190,6 @@ class RBM(tf.Module):
         states = binary_states(self.num_hidden, self.W.dtype)
         return tf.reduce_logsumexp(-self.hidden_free_energy(states))
 
-    def log_prob_exact(self, v):
-        """log p(v) = -F(v) - log Z for each row of v (N, K); shape (N,)."""
+    def log_prob_exact(self, v: tf.Tensor) -> tf.Tensor:
+        r"""$\log p(v) = -F(v) - \log Z$ for each row of v (N, K); shape (N,)."""
         return -self.free_energy(v) - self.log_partition_exact()

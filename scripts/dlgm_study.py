@@ -32,6 +32,10 @@ runs and the sweep were not repeated):
     nice -n 10 python scripts/dlgm_study.py --parts dynamic mixture --dynamic-epochs 200 \
         --patience 10 --out scripts/results/dlgm_dynamic.json > /tmp/dlgm_dynamic.log 2>&1
 
+Chapter 5 reads the static runs and the sweep from dlgm_study.json and the dynamic runs and the
+mixtures from dlgm_dynamic.json; the dynamic runs still in dlgm_study.json (capped at 40 epochs,
+patience 5) are superseded.
+
 Model seed k, training seed k + 1 (seed 0 is the chapter's run). Every random step is seeded.
 """
 import argparse

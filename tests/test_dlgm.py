@@ -300,3 +300,106 @@ def test_local_proposal_matches_quadrature_and_refuses_bad_options():
         model.log_likelihood_is(v, 10, seed=0, proposal="local", defensive=1.0)
     with pytest.raises(ValueError, match="widen must be a number >= 1"):
         model.log_likelihood_is(v, 10, seed=0, proposal="local", widen=0.5)
+
+
+# --- DLGM.fit against a frozen copy of the loop that produced Chapter 5 (tests/frozen_dlgm.py) ---
+
+import frozen_dlgm  # noqa: E402  (tests/ is on the path: conftest)
+from rsmlib.dlgm import fit_dlgm  # noqa: E402
+
+
+def same_state(a, b):
+    return all(np.array_equal(x.numpy(), y.numpy()) for x, y in zip(a.variables, b.variables))
+
+
+def grey_images():
+    return np.random.default_rng(3).random((40, 10)).astype(np.float32)
+
+
+RUNS = {
+    "static": dict(train=lambda: binary((40, 10), 12), epochs=3, test=binary((8, 10), 5)),
+    "dynamic-early-stopping": dict(train=grey_images, epochs=8, binarization="dynamic",
+                                   validation=binary((10, 10), 4), patience=2,
+                                   learning_rate=0.05),
+}
+
+
+@pytest.mark.parametrize("name", sorted(RUNS))
+def test_fit_is_bit_for_bit_the_frozen_loop(name):
+    options = dict(RUNS[name])
+    train = options.pop("train")()
+    runs = []
+    for fit in (fit_dlgm, frozen_dlgm.fit_dlgm):
+        model = DLGM(10, (3,), hidden_size=5, seed=0)
+        runs.append((model, fit(model, train, batch_size=10, seed=1, progress=False, **options)))
+    (today, history), (frozen, frozen_history) = runs
+    assert history == frozen_history
+    assert same_state(today, frozen)
+    if name == "dynamic-early-stopping":
+        assert history["best_epoch"] < len(history["train"])  # it did stop early
+
+
+def test_resume_is_bit_for_bit_the_frozen_loop(tmp_path):
+    v = binary((40, 10), 12)
+    ends = []
+    for fit, directory in ((fit_dlgm, tmp_path / "today"), (frozen_dlgm.fit_dlgm, tmp_path / "frozen")):
+        fit(DLGM(10, (3,), hidden_size=5, seed=0), v, 2, batch_size=10, seed=1,
+            checkpoint_dir=str(directory), progress=False)
+        resumed = DLGM(10, (3,), hidden_size=5, seed=99)
+        history = fit(resumed, v, 4, batch_size=10, seed=1, checkpoint_dir=str(directory),
+                      progress=False)
+        ends.append((resumed, history))
+    straight = DLGM(10, (3,), hidden_size=5, seed=0)
+    frozen_dlgm.fit_dlgm(straight, v, 4, batch_size=10, seed=1, progress=False)
+    assert ends[0][1] == ends[1][1] and len(ends[0][1]["train"]) == 2
+    assert same_state(ends[0][0], ends[1][0]) and same_state(ends[0][0], straight)
+
+
+@pytest.fixture
+def dlgm_checkpoint(tmp_path):
+    v = binary((40, 10), 12)
+    DLGM(10, (3,), hidden_size=5, seed=0).fit(v, 3, batch_size=10, seed=1,
+                                                checkpoint_dir=str(tmp_path), progress=False)
+    return v, tmp_path
+
+
+@pytest.mark.parametrize("fit", [fit_dlgm, frozen_dlgm.fit_dlgm], ids=["today", "frozen"])
+def test_a_restore_that_fails_halfway_leaves_the_model_as_it_was(dlgm_checkpoint, fit,
+                                                                  monkeypatch):
+    v, directory = dlgm_checkpoint
+    restore = tf.train.Checkpoint.restore
+
+    def fails_after_assigning(self, path, **kwargs):   # as a read error after some variables
+        restore(self, path, **kwargs)
+        raise OSError("the checkpoint's data file could not be read to the end")
+
+    monkeypatch.setattr(tf.train.Checkpoint, "restore", fails_after_assigning)
+    model = DLGM(10, (3,), hidden_size=5, seed=7)
+    before = [x.numpy().copy() for x in model.variables]
+    with pytest.raises(ValueError, match="cannot be restored: OSError"):
+        fit(model, v, 4, batch_size=10, seed=1, checkpoint_dir=str(directory), progress=False)
+    unchanged = all(np.array_equal(a, x.numpy()) for a, x in zip(before, model.variables))
+    assert unchanged if fit is fit_dlgm else not unchanged  # the frozen loop restored in place
+
+
+def test_a_corrupted_checkpoint_leaves_the_model_as_it_was(dlgm_checkpoint):
+    v, directory = dlgm_checkpoint
+    for data in directory.glob("ckpt-3.data-*"):   # the data file cut short halfway
+        data.write_bytes(data.read_bytes()[: len(data.read_bytes()) // 2])
+    model = DLGM(10, (3,), hidden_size=5, seed=7)
+    before = [x.numpy().copy() for x in model.variables]
+    with pytest.raises(ValueError, match="cannot be restored"):
+        model.fit(v, 4, batch_size=10, seed=1, checkpoint_dir=str(directory), progress=False)
+    assert all(np.array_equal(a, x.numpy()) for a, x in zip(before, model.variables))
+
+
+@pytest.mark.parametrize("fit", [fit_dlgm, frozen_dlgm.fit_dlgm], ids=["today", "frozen"])
+def test_fewer_epochs_than_the_checkpoint_holds_is_refused_before_anything_is_restored(
+        dlgm_checkpoint, fit):
+    v, directory = dlgm_checkpoint
+    model = DLGM(10, (3,), hidden_size=5, seed=7)
+    before = [x.numpy().copy() for x in model.variables]
+    with pytest.raises(ValueError, match="epochs = 2 is fewer than the 3 epochs"):
+        fit(model, v, 2, batch_size=10, seed=1, checkpoint_dir=str(directory), progress=False)
+    unchanged = all(np.array_equal(a, x.numpy()) for a, x in zip(before, model.variables))
+    assert unchanged if fit is fit_dlgm else not unchanged

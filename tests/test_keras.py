@@ -81,29 +81,97 @@ def test_the_added_loss_has_the_hand_cd_gradient(data):
     assert relative_error([-g.numpy() for g in grads], hand) < 1e-12
 
 
-def test_gradients_reach_a_layer_below(data):
-    """Below the RSM: v' = v ⊙ exp(a), a trainable (K,); above: a classifier. With the seed state
-    reset before each evaluation the negatives are fixed, and the total loss is a smooth function of
-    a, checked against float64 central differences."""
+class WordWeights(keras.layers.Layer):
+    """u = D (e^a ⊙ v) / (e^a · v): a learned weight per word that keeps each length D."""
+
+    def build(self, input_shape):
+        self.a = self.add_weight(shape=input_shape[-1:], initializer="zeros", name="a")
+
+    def call(self, v):
+        weighted = keras.ops.exp(self.a) * v
+        D = keras.ops.sum(v, axis=-1, keepdims=True)
+        return D * weighted / keras.ops.sum(weighted, axis=-1, keepdims=True)
+
+
+@pytest.mark.parametrize("to_input", [True, False])
+def test_gradients_reach_a_layer_below_or_are_blocked(data, to_input):
+    """Below the RSM: a length-keeping reweighting u = D e^a ⊙ v / (e^a · v); above: a
+    classifier. With the seed state reset before each evaluation the negatives are fixed,
+    and the total loss is a smooth function of a, checked against float64 central
+    differences: of CD + CE by default (the data term's gradient reaches a), of CE alone
+    with cd_gradient_to_input=False. The RSM's own gradients do not depend on the option."""
     docs, labels = data[0][:8].astype(np.float64), data[1][:8]
-    a = tf.Variable(np.linspace(-0.2, 0.2, K))
-    layer = RSMLayer(F, seed=4, init_scale=0.3, dtype="float64")
+    below = WordWeights(dtype="float64")
+    below.build((None, K))
+    below.a.assign(np.linspace(-0.2, 0.2, K))
     head = keras.layers.Dense(2, dtype="float64", kernel_initializer=keras.initializers.GlorotUniform(5))
-    layer.build((None, K))
+
+    def make(flag):
+        layer = RSMLayer(F, seed=4, init_scale=0.3, dtype="float64", loss_dtype="float64",
+                         cd_gradient_to_input=flag)
+        layer.build((None, K))
+        return layer
+
+    layer, reference = make(to_input), make(True)
     state = layer.seed_generator.state.numpy()
 
-    def total():
+    def terms(layer):
         layer.seed_generator.state.assign(state)
-        h = layer(docs * tf.exp(a), training=True)
+        h = layer(below(docs), training=True)
         ce = tf.reduce_mean(tf.nn.sparse_softmax_cross_entropy_with_logits(labels, head(h)))
-        return layer.losses[-1] + ce
+        return layer.losses[-1], ce
 
     with tf.GradientTape() as tape:
-        loss = total()
-    grad = tape.gradient(loss, a).numpy()
-    numeric = finite_differences([a], lambda: float(total()))[0]
-    assert np.abs(grad).max() > 1e-3
-    assert relative_error(grad, numeric) < 1e-6
+        loss = sum(terms(layer))
+    grads = tape.gradient(loss, [below.a] + layer.trainable_weights)
+    with tf.GradientTape() as tape:
+        loss = sum(terms(reference))
+    reference_grads = tape.gradient(loss, [below.a] + reference.trainable_weights)
+    numeric_total = finite_differences([below.a], lambda: float(sum(terms(layer))))[0]
+    numeric_ce = finite_differences([below.a], lambda: float(terms(layer)[1]))[0]
+    assert relative_error(numeric_ce, numeric_total) > 0.1  # the CD term's share is material
+    expected = numeric_total if to_input else numeric_ce
+    assert relative_error(grads[0].numpy(), expected) < 1e-6
+    for g, r in zip(grads[1:], reference_grads[1:]):
+        np.testing.assert_array_equal(g.numpy(), r.numpy())
+
+
+def test_the_option_is_saved_and_checked(data, tmp_path):
+    model, _ = classifier(cd_gradient_to_input=False)
+    path = str(tmp_path / "m.keras")
+    model.save(path)
+    loaded = keras.models.load_model(path).get_layer("rsm")
+    assert loaded.cd_gradient_to_input is False and loaded.loss_dtype is None
+    with pytest.raises(TypeError, match="cd_gradient_to_input"):
+        RSMLayer(3, cd_gradient_to_input="no")
+    with pytest.raises(TypeError, match="loss_dtype"):
+        RSMLayer(3, loss_dtype="int32")
+
+
+def test_a_float64_layer_trains_with_fit_beside_a_compiled_float32_loss(data):
+    """Keras's compiled loss is float32 (floatx) even in a float64 model, and Keras cannot sum
+    losses of two dtypes ("Cannot convert a list containing a tensor of dtype float64 to
+    float32"): the layer adds its loss in floatx. The cast leaves the gradients exact."""
+    docs, labels = data
+    model, rsm = classifier(dtype="float64")
+    before = [w.numpy().copy() for w in rsm.trainable_weights]
+    history = model.fit(docs.astype(np.float64), labels, batch_size=16, epochs=2, verbose=0)
+    assert np.all(np.isfinite(history.history["loss"]))
+    assert all(w.dtype == "float64" for w in rsm.trainable_weights)
+    for old, w in zip(before, rsm.trainable_weights):
+        assert np.abs(w.numpy() - old).max() > 1e-4, w.path
+    # the float32 loss has the float64 loss's gradient, bit for bit
+    v = tf.constant(docs[:12].astype(np.float64))
+    grads = {}
+    for loss_dtype in (None, "float64"):
+        layer = RSMLayer(F, k=2, seed=3, init_scale=0.3, dtype="float64", loss_dtype=loss_dtype)
+        with tf.GradientTape() as tape:
+            layer(v, training=True)
+            loss = layer.losses[-1]
+        assert loss.dtype == (tf.float32 if loss_dtype is None else tf.float64)
+        grads[loss_dtype] = tape.gradient(loss, layer.trainable_weights)
+    for a, b in zip(grads[None], grads["float64"]):
+        np.testing.assert_array_equal(a.numpy(), b.numpy())
 
 
 def test_keras_file_round_trip_gives_identical_outputs_and_random_state(data, tmp_path):

@@ -14,10 +14,17 @@ measures, per notebook, the lines a reader sees:
 The code limits are enforced. The output limit is ``xfail(strict=False)`` per notebook until every
 notebook is re-executed with the wrapped verdicts (a notebook that already meets it shows as
 XPASS); then drop the marker (``LAYOUT_PENDING``).
+
+The reading path (``test_no_plumbing_in_the_reading_path``): no chapter (01..05) shows, in a code
+cell the reader sees (not ``remove-*``, ``hide-input`` or ``hide-cell``), a function whose name
+says it is input validation (``check_*``, ``_check*``, ``validate*``) or checkpoint bookkeeping
+(``*checkpoint*``, ``restore*``, ``resume*``): that plumbing belongs in an appendix notebook.
 """
 from __future__ import annotations
 
+import ast
 import json
+import re
 import sys
 from pathlib import Path
 
@@ -140,3 +147,69 @@ def test_output_lines_fit_the_column(nb):
 if __name__ == "__main__":
     print(report())
     sys.exit(0)
+
+
+# ------------------------------------------------------------------------------------------
+# The reading path: a chapter's visible code is its mathematics, not plumbing (issue 16)
+
+CHAPTERS = [nb for nb in NOTEBOOKS if nb.name[:2].isdigit()]  # 01..05; the appendices hold it
+HIDDEN_FROM_READER = {"remove-cell", "remove-input", "hide-input", "hide-cell"}
+PLUMBING = re.compile(r"^(check_|_check|validate|_validate)|checkpoint|^_?(restore|resume)",
+                      re.I)
+# rsmlib.check_close is how the book states a claim ("How claims are checked", Chapter 1),
+# not input validation: the one name the pattern matches that a chapter must show.
+NOT_PLUMBING = {"check_close"}
+
+
+def plumbing_definitions(notebook: Path) -> list[str]:
+    """'cell i: def name' for each function (or method) a shown code cell defines whose name
+    says it is input validation or checkpoint bookkeeping."""
+    cells = json.loads(notebook.read_text(encoding="utf-8"))["cells"]
+    found = []
+    for index, cell in enumerate(cells):
+        if cell.get("cell_type") != "code":
+            continue
+        if set(cell.get("metadata", {}).get("tags", [])) & HIDDEN_FROM_READER:
+            continue
+        # IPython magics and shell escapes are not Python
+        source = "\n".join("" if line.lstrip().startswith(("%", "!")) else line
+                           for line in text(cell.get("source")).splitlines())
+        for node in ast.walk(ast.parse(source)):
+            if (isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))
+                    and PLUMBING.search(node.name) and node.name not in NOT_PLUMBING):
+                found.append(f"cell {index}: def {node.name}")
+    return found
+
+
+def test_plumbing_definitions_are_found(tmp_path):
+    """The detector: shown validators and checkpoint helpers count; hidden cells, the check
+    functions the book states its claims with, and the mathematics do not."""
+    cells = [
+        {"cell_type": "code", "metadata": {}, "source": "def check_units(x):\n    pass\n"},
+        {"cell_type": "code", "metadata": {}, "source":
+         "%matplotlib inline\nclass M:\n    def _check_shape(self):\n        pass\n"
+         "    def validate_input(self):\n        pass\n"},
+        {"cell_type": "code", "metadata": {}, "source":
+         "def save_checkpoint(m):\n    pass\ndef restore_chains(m):\n    pass\n"},
+        {"cell_type": "code", "metadata": {"tags": ["hide-input"]}, "source":
+         "def check_counts(v):\n    pass\n"},
+        {"cell_type": "code", "metadata": {"tags": ["remove-cell"]}, "source":
+         "def resume_checkpoint(m):\n    pass\n"},
+        {"cell_type": "code", "metadata": {}, "source":
+         "def check_close(a, b):\n    pass\ndef free_energy(v):\n    pass\n"
+         "def checked_sum(x):\n    pass\n"},
+        {"cell_type": "markdown", "metadata": {}, "source": "def check_units(x): in prose"},
+    ]
+    path = tmp_path / "01_nb.ipynb"
+    path.write_text(json.dumps({"cells": cells, "metadata": {}, "nbformat": 4,
+                                "nbformat_minor": 5}))
+    assert plumbing_definitions(path) == [
+        "cell 0: def check_units", "cell 1: def _check_shape", "cell 1: def validate_input",
+        "cell 2: def save_checkpoint", "cell 2: def restore_chains"]
+
+
+@pytest.mark.parametrize("nb", CHAPTERS, ids=lambda p: p.stem)
+def test_no_plumbing_in_the_reading_path(nb):
+    found = plumbing_definitions(nb)
+    assert not found, (f"{nb.name} shows plumbing in its reading path (move it to an appendix "
+                       "notebook, or tag the cell hide-input):\n  " + "\n  ".join(found))

@@ -10,8 +10,9 @@ It does three things, all at build time, so that a fresh clone builds the same b
 2. **Chapter-numbered equations and figures.** The chapters are not a numbered toctree, so Sphinx
    numbers equations (1), (2), ... afresh on every page, and a reference from Chapter 2 to
    ``{eq}`grad-free-energy``` would read "(3)", indistinguishable from Chapter 2's own (3). For
-   pages named ``chapters/NN_*``, equation, figure, table and listing numbers become ``N.k``,
-   both where they are displayed and in every cross-reference.
+   pages named ``chapters/NN_*``, equation, figure, table and listing numbers become ``N.k``
+   (``A4.k`` on the appendix page ``chapters/A4_*``), both where they are displayed and in
+   every cross-reference.
 3. **The API reference.** The ``{rsmlib-api}`` directive documents the public API, grouped by
    task: its content has one line per group, ``Title: name, name, ...`` (``Title — a sentence:
    ...`` adds a sentence under the heading), each name an attribute of ``rsmlib`` (``RSM``,
@@ -45,6 +46,7 @@ PACKAGE = "rsmlib"
 DEFINITION = re.compile(r"^(?:async\s+def|def|class)\s+(?P<name>[A-Za-z_]\w*)|^(?P<const>[A-Z_][A-Z0-9_]*)\s*=",
                         re.M)
 CHAPTER_DOC = re.compile(r"^chapters/(?P<number>\d+)_[^/]+$")
+APPENDIX_DOC = re.compile(r"^chapters/(?P<prefix>A\d+)_[^/]+$")  # A4_validation: "A4.1"
 EQ_LABEL_MYST = re.compile(r"^\$\$\s*\((?P<label>[^)\s]+)\)\s*$", re.M)
 EQ_LABEL_DIRECTIVE = re.compile(r"^:label:\s*(?P<label>\S+)\s*$", re.M)
 # Spans a docstring means as markup: ``literal``, :role:`target`, `interpreted text`, $math$.
@@ -125,14 +127,21 @@ def chapter_number(docname: str) -> int | None:
     return int(match.group("number")) if match else None
 
 
+def number_prefix(docname: str) -> int | str | None:
+    """What a page's numbers start with: 2 for ``chapters/02_*``, "A4" for ``chapters/A4_*``."""
+    appendix = APPENDIX_DOC.match(docname)
+    return appendix.group("prefix") if appendix else chapter_number(docname)
+
+
 def prefix_chapter_numbers(app, env) -> list[str]:
     """Runs after Sphinx has (re)assigned figure numbers: the k-th in chapter N becomes (N, k).
 
     Without a numbered toctree Sphinx counts on across pages, so each chapter's items are
-    renumbered from 1 in their original order.
+    renumbered from 1 in their original order. An appendix's are numbered the same way,
+    ("A4", k): "Figure A4.1".
     """
     for docname, by_type in env.toc_fignumbers.items():
-        chapter = chapter_number(docname)
+        chapter = number_prefix(docname)
         if chapter is None or env.toc_secnumbers.get(docname):
             continue  # not a chapter, or already numbered by a numbered toctree
         for figtype in NUMBERED_TYPES:

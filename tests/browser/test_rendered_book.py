@@ -25,6 +25,8 @@ at each width the test checks
 and saves a full-page screenshot to ``_build/screenshots/<width>/<page>.png`` (override the folder
 with ``$RSMLIB_SCREENSHOTS``). Without the browser it checks that internal links resolve (every
 local ``href``/``src`` names a file in the build and every ``#anchor`` exists in its target page),
+that every image of a chapter or appendix page is a figure numbered by its chapter ("Figure
+1.2", in page order) with a caption and alt text that describes it (not a file name or a hash),
 that no Markdown table row in a page's source (``_sources/``) has more cells than its header (a
 ``|`` in a formula such as ``$|b_h|$`` splits the row, and the cells after the header's last are
 silently dropped), that every bibliography label is the author-year text of the citations
@@ -224,6 +226,125 @@ def test_split_table_rows_finds_the_cells_a_pipe_adds():
              "| 2.1 | $\\bar D\\,|b_h|$ past 100 | Ch. 2 |\n\n```\n| a | b |\n|---|---|\n|1|2|3|\n```\n")
     problems = split_table_rows(table)
     assert len(problems) == 1 and "line 4: 5 cells under a 3-column header" in problems[0], problems
+
+
+# ------------------------------------------------------------------------------------------
+# Figures: every image of a chapter is a numbered figure with a caption and alt text
+
+CHAPTER_PAGE = re.compile(r"^chapters/(?P<prefix>\d+|A\d+)_[^/]+\.html$")
+FIGURE_NUMBER = re.compile(r"^Figure (?P<prefix>\d+|A\d+)\.(?P<k>\d+)$")
+# alt text that says nothing: empty, a file name, a hash, one word ("image", "plot")
+FILE_LIKE_ALT = re.compile(r"\.(png|jpe?g|gif|svg|webp)\b|^[0-9a-f]{8,}$|^\S*$", re.I)
+MIN_ALT_WORDS = 4
+
+
+class FigureParser(HTMLParser):
+    """Each <img> of a page with its alt text and the number and caption of its <figure>."""
+
+    def __init__(self):
+        super().__init__(convert_charrefs=True)
+        self.images: list[dict] = []
+        self.figures: list[dict] = []  # the open <figure>s, innermost last
+        self.capture: list[tuple[dict, str, int]] = []  # (figure, key, depth of the span)
+        self.depth = 0
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        if tag not in ("img", "br", "hr", "input", "meta", "link", "source", "col", "wbr"):
+            self.depth += 1
+        if tag == "figure":
+            self.figures.append({"number": "", "caption": "", "images": [], "depth": self.depth})
+        elif tag == "img":
+            image = {"src": attrs.get("src", ""), "alt": attrs.get("alt"),
+                     "figure": self.figures[-1] if self.figures else None}
+            self.images.append(image)
+            if self.figures:
+                self.figures[-1]["images"].append(image)
+        elif tag == "span" and self.figures:
+            classes = (attrs.get("class") or "").split()
+            for key, css in (("number", "caption-number"), ("caption", "caption-text")):
+                if css in classes:
+                    self.capture.append((self.figures[-1], key, self.depth))
+
+    def handle_endtag(self, tag):
+        if self.capture and self.capture[-1][2] == self.depth and tag == "span":
+            self.capture.pop()
+        if tag == "figure" and self.figures and self.figures[-1]["depth"] == self.depth:
+            self.figures.pop()
+        if tag not in ("img", "br", "hr", "input", "meta", "link", "source", "col", "wbr"):
+            self.depth -= 1
+
+    def handle_data(self, data):
+        for figure, key, _ in self.capture:
+            figure[key] += data
+
+
+def figure_problems(page: str, markup: str) -> list[str]:
+    """What is wrong with the images of a chapter page: alt text, caption, number."""
+    chapter = CHAPTER_PAGE.match(page)
+    if chapter is None:
+        return []
+    parser = FigureParser()
+    parser.feed(markup)
+    problems, numbers = [], []
+    for image in parser.images:
+        name = image["src"].rsplit("/", 1)[-1][:24]
+        alt = " ".join((image["alt"] or "").split())
+        if not alt or FILE_LIKE_ALT.search(alt) or len(alt.split()) < MIN_ALT_WORDS:
+            problems.append(f"image {name}: alt text {alt!r} does not describe it (a sentence "
+                            "in the cell's metadata mystnb.image.alt)")
+        figure = image["figure"]
+        if figure is None:
+            problems.append(f"image {name} is not in a figure (cell metadata mystnb.figure)")
+            continue
+        caption = " ".join(figure["caption"].split())
+        number = " ".join(figure["number"].split())
+        if len(caption.split()) < 3:
+            problems.append(f"image {name}: its figure has no caption ({caption!r})")
+        match = FIGURE_NUMBER.match(number)
+        if match is None or match["prefix"] != chapter["prefix"].lstrip("0"):
+            problems.append(f"image {name}: its figure is numbered {number!r}, not "
+                            f"'Figure {chapter['prefix'].lstrip('0')}.k'")
+        else:
+            numbers.append(int(match["k"]))
+    if numbers and numbers != list(range(1, len(numbers) + 1)):
+        problems.append(f"figures numbered {numbers}, not 1, 2, ... in page order")
+    return problems
+
+
+@pytest.mark.parametrize("page", [p for p in PAGES if CHAPTER_PAGE.match(p)])
+def test_figures_have_numbers_captions_and_alt_text(page):
+    problems = figure_problems(page, (HTML / page).read_text(encoding="utf-8"))
+    assert not problems, f"{page}: figures:\n  " + "\n  ".join(problems)
+
+
+def test_figure_problems_finds_what_it_should():
+    good = ('<figure id="a"><img alt="A log-log plot of the bias falling with k" src="x.png"/>'
+            '<figcaption><p><span class="caption-number">Figure 1.{k} </span><span '
+            'class="caption-text">The bias of <em>CD-k</em> falls.</span></p></figcaption>'
+            '</figure>')
+    page = "chapters/01_energy_models.html"
+    assert figure_problems(page, good.format(k=1) + good.format(k=2)) == []
+    assert figure_problems("chapters/A4_validation.html", good.format(k=1).replace(
+        "Figure 1.1", "Figure A4.1")) == []
+    assert figure_problems("api.html", '<img src="x.png">') == []  # not a chapter
+    cases = {
+        '<img alt="4c555f4d07e4d0cf8883eac4c3941c99f7b108e02ba09db7808c7dbde6cb615c" src="a.png">':
+            ["does not describe it", "not in a figure"],
+        '<img alt="_images/4c55.png" src="a.png">': ["does not describe it", "not in a figure"],
+        '<p><img alt="" src="a.png"></p>': ["does not describe it", "not in a figure"],
+        '<img alt="plot" src="a.png">': ["does not describe it", "not in a figure"],
+        good.format(k=1).replace('<span class="caption-number">Figure 1.1 </span>', ""):
+            ["numbered ''"],
+        good.format(k=1).replace("Figure 1.1", "Figure 3"): ["numbered 'Figure 3'"],
+        good.format(k=1).replace("Figure 1.1", "Figure 2.1"): ["numbered 'Figure 2.1'"],
+        good.format(k=1).replace("The bias of <em>CD-k</em> falls.", ""): ["no caption"],
+        good.format(k=2) + good.format(k=1): ["figures numbered [2, 1]"],
+    }
+    for markup, expected in cases.items():
+        found = figure_problems(page, markup)
+        assert len(found) == len(expected) and all(e in f for e, f in zip(expected, found)), (
+            markup, found)
 
 
 # ------------------------------------------------------------------------------------------
