@@ -72,12 +72,17 @@ $(LAB_STAMP): requirements-lab.txt
 
 # Mutation testing (not part of `make test`): cosmic-ray over rsmlib's modules, about an hour
 # (MUTANTS_BUDGET seconds; MUTANTS_MODULES, e.g. rsmlib/sampling.py, to choose). A second run
-# continues the sessions kept in MUTANTS_WORK. Results: tests/MUTATION.md.
+# continues the sessions kept in MUTANTS_WORK. MUTANTS_SAMPLE=25 runs a seeded random sample of
+# 25 mutants a module (MUTANTS_SEED) and reports each score with a 95% interval.
+# Results: tests/MUTATION.md.
 MUTANTS_BUDGET ?= 3600
 MUTANTS_WORK ?= /tmp/rsmlib-mutants
+MUTANTS_SEED ?= 18
 MUTANTS_STAMP := $(VENV)/.mutants-stamp
 mutants: $(STAMP) $(MUTANTS_STAMP)
-	nice -n 19 $(PY) tools/mutants.py --budget $(MUTANTS_BUDGET) --work $(MUTANTS_WORK) $(MUTANTS_MODULES)
+	nice -n 19 $(PY) tools/mutants.py --budget $(MUTANTS_BUDGET) --work $(MUTANTS_WORK) \
+	  $(if $(MUTANTS_SAMPLE),--sample $(MUTANTS_SAMPLE) --sample-seed $(MUTANTS_SEED)) \
+	  $(MUTANTS_MODULES)
 
 $(MUTANTS_STAMP): requirements-mutants.txt
 	$(PY) -m pip install --quiet -r requirements-mutants.txt

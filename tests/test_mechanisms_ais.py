@@ -131,3 +131,12 @@ def test_temperature_path_is_the_base_at_beta_zero_and_the_model_at_one():
     a = hs @ b_h + np.log(np.exp(b_v + hs @ W.T).sum(1))
     expected = 4 * a - np.log(np.exp(4 * a).sum())
     np.testing.assert_allclose(log_p[1], expected, atol=1e-12)
+
+
+@pytest.mark.parametrize("D", [np.inf, [3.0, np.inf], [np.nan], [2.5], [0]])
+def test_both_ais_estimators_refuse_lengths_that_are_not_whole_and_finite(D):
+    model = RSM(3, 2, dtype=tf.float64)
+    with pytest.raises(ValueError, match="D must hold document lengths"):
+        ais_log_partition(model, D, num_runs=2, num_betas=2, seed=0)
+    with pytest.raises(ValueError, match="D must hold document lengths"):
+        ais_log_partition_by_length(model, D, num_runs=2, seed=0)

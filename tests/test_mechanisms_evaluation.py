@@ -85,3 +85,21 @@ def test_perplexity_names_the_bad_length_and_top_words_takes_n_from_one():
     assert top_words(W, ["a", "b", "c"], 1) == [["b"], ["a"]]
     with pytest.raises(ValueError, match="between 1 and 3"):            # K = 3 words, not F
         top_words(W, ["a", "b", "c"], 4)
+
+
+def test_perplexity_names_the_non_finite_log_probability_and_top_words_refuses_non_int_n():
+    with pytest.raises(ValueError, match="found nan"):
+        perplexity([-1.0, np.nan, -3.0], [3, 2, 1])
+    from rsmlib import top_words
+    W = np.array([[0.1, 2.0], [1.0, -1.0], [0.5, 0.0]])
+    for n in (True, 1.5, 2.0):                                      # a bool, fractions, floats
+        with pytest.raises(ValueError, match=r"\bn\b"):
+            top_words(W, ["a", "b", "c"], n)
+
+
+@pytest.mark.parametrize("short", [lambda D: np.zeros(1), lambda D: 0.0])
+def test_rsm_log_probs_refuses_a_log_partition_of_the_wrong_shape(short):
+    model = RSM(3, 2, dtype=tf.float64)
+    docs = np.array([[1.0, 0, 0], [1, 2, 0]])                     # two distinct lengths
+    with pytest.raises(ValueError, match="log_partition must return"):
+        rsm_log_probs(model, docs, log_partition=short)

@@ -147,3 +147,24 @@ def test_reconstruction_error_is_the_squared_count_error_per_word():
     v_model = tf.constant([[1.0, 1.0, 2.0], [0.0, 1.0, 0.0]])
     # row 0: (1 + 1 + 0) / 4 words; row 1: (1 + 1) / 1 word; mean over the rows
     assert float(reconstruction_error(v, v_model)) == pytest.approx((0.5 + 2.0) / 2)
+
+
+def test_a_keras_optimizer_object_takes_the_steps_and_a_second_learning_rate_is_refused():
+    # SGD(r) on the quadratic (λ/2)‖W‖² of a one-word vocabulary: W ← (1 − rλ) W per step
+    keras = pytest.importorskip("keras")
+    model, W0 = one_word_model()
+    fit_rsm(model, DOCS[:, :1] + 1, epochs=2, batch_size=6, seed=0, progress=False,
+            optimizer=keras.optimizers.SGD(0.1), weight_decay=0.5)
+    np.testing.assert_allclose(model.W.numpy(), (1 - 0.1 * 0.5) ** 2 * W0, rtol=1e-6)
+    with pytest.raises(ValueError, match="learning_rate must be None"):
+        fit_rsm(model, DOCS[:, :1] + 1, epochs=1, seed=0, progress=False, learning_rate=0.1,
+                optimizer=keras.optimizers.SGD(0.1))
+
+
+@pytest.mark.parametrize("arg", ["epochs", "batch_size"])
+def test_fit_rsm_refuses_zero_epochs_and_an_empty_batch_naming_the_argument(arg):
+    model = RSM(6, 2, dtype=tf.float64)
+    options = dict(epochs=1, batch_size=2, seed=0, progress=False, learning_rate=0.1)
+    options[arg] = 0
+    with pytest.raises(ValueError, match=f"{arg} must be a positive int"):
+        fit_rsm(model, DOCS, **options)

@@ -5,7 +5,8 @@
   and the sum of free energies is N times their mean (sum vs mean rescaling);
 - the gauge of chapter 2: (W + 1 cᵀ, b_v, b_h - c) leaves the RSM's energy, free energy,
   log Z_D, hidden probabilities and word distributions unchanged;
-- the validators accept exactly the inputs their docstrings allow.
+- the validators accept exactly the inputs their docstrings allow, seen through the public
+  methods that call them (RSM counts and lengths, RBM units, DLGM binary images).
 The examples are few (the suite must stay fast) and derandomized (the same every run).
 """
 import itertools
@@ -17,8 +18,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from rsmlib import RBM, RSM, as_seed, binary_states, perplexity
-from rsmlib.rsm import check_counts, check_lengths
+from rsmlib import DLGM, RBM, RSM, as_seed, binary_states, perplexity, rsm_log_probs
 from rsmlib.training import cd_schedule
 
 FAST = settings(max_examples=15, derandomize=True, deadline=None, database=None,
@@ -90,6 +90,20 @@ def test_repeating_the_batch_leaves_the_cd_loss_and_update_unchanged(case, m):
 
 
 @FAST
+@given(rsm_and_docs(), rsm_and_docs())
+def test_the_cd_loss_of_two_batches_together_is_their_size_weighted_mean(first, second):
+    """Σ-over-rows vs mean rescaling: N L(A ∪ B) = N_A L(A) + N_B L(B), for any split."""
+    model, a = first
+    b = second[1]
+    if b.shape[1] != a.shape[1]:
+        b = np.ones((len(b), a.shape[1]))
+    both = np.concatenate([a, b])
+    loss = lambda v: float(model.cd_loss(v, v[:, ::-1] + 1.0))   # noqa: E731
+    assert len(both) * loss(both) == pytest.approx(len(a) * loss(a) + len(b) * loss(b),
+                                                   abs=1e-9)
+
+
+@FAST
 @given(rsm_and_docs(), hnp.arrays(np.float64, 3, elements=small))
 def test_the_gauge_shift_changes_no_distribution(case, c):
     model, docs = case
@@ -113,30 +127,56 @@ def test_the_gauge_shift_changes_no_distribution(case, c):
 
 # --- validators -------------------------------------------------------------------------
 
+entries = st.one_of(st.integers(-2, 5).map(float), st.floats(-1, 5), st.just(np.nan),
+                    st.just(np.inf))
+
+
 @FAST
-@given(hnp.arrays(np.float64, st.tuples(st.integers(1, 3), st.just(3)),
-                  elements=st.one_of(st.integers(-2, 5).map(float), st.floats(-1, 5),
-                                     st.just(np.nan), st.just(np.inf))))
-def test_check_counts_accepts_exactly_non_negative_integer_documents(values):
+@given(hnp.arrays(np.float64, st.tuples(st.integers(1, 3), st.just(3)), elements=entries))
+def test_rsm_accepts_exactly_non_negative_integer_documents(values):
+    """Through the public methods (the validator itself may move between modules)."""
+    model = RSM(3, 2, dtype=tf.float64)
     valid = (np.all(np.isfinite(values)) and np.all(values >= 0)
              and np.all(values == np.round(values)) and np.all(values.sum(1) > 0))
     if valid:
-        np.testing.assert_array_equal(check_counts(values, 3, "docs", tf.float32).numpy(), values)
+        assert np.all(np.isfinite(model.free_energy(values).numpy()))
     else:
-        with pytest.raises(ValueError, match="docs"):
-            check_counts(values, 3, "docs", tf.float32)
+        with pytest.raises(ValueError, match=r"\bv\b"):
+            model.free_energy(values)
+        with pytest.raises(ValueError, match=r"\bdocs\b"):
+            rsm_log_probs(model, values, log_partition=model.log_partition_exact)
 
 
 @FAST
 @given(st.one_of(st.integers(-3, 10), st.floats(-3, 10), st.lists(st.integers(-1, 5), min_size=1,
                                                                    max_size=4)))
-def test_check_lengths_accepts_exactly_whole_numbers_of_at_least_one(D):
+def test_rsm_accepts_exactly_whole_document_lengths_of_at_least_one(D):
+    model = RSM(2, 1, dtype=tf.float64)
     values = np.atleast_1d(np.asarray(D, float))
     if np.all(np.isfinite(values) & (values == np.round(values)) & (values >= 1)):
-        np.testing.assert_array_equal(np.atleast_1d(check_lengths(D).numpy()), values)
+        log_z = np.atleast_1d(model.log_partition_exact(D).numpy())
+        assert log_z.shape == values.shape and np.all(np.isfinite(log_z))
     else:
-        with pytest.raises(ValueError, match="lengths"):
-            check_lengths(D)
+        with pytest.raises(ValueError, match=r"\bD\b"):
+            model.log_partition_exact(D)
+
+
+@FAST
+@given(hnp.arrays(np.float64, st.tuples(st.integers(1, 3), st.just(2)),
+                  elements=st.one_of(st.sampled_from([0.0, 1.0]), st.floats(-1, 2),
+                                     st.just(np.nan))))
+def test_rbm_accepts_exactly_units_in_the_unit_interval_and_dlgm_exactly_binary_images(values):
+    rbm, dlgm = RBM(2, 2, dtype=tf.float64), DLGM(2, (1,), hidden_size=2, dtype=tf.float64)
+    if np.all((values >= 0) & (values <= 1)):
+        assert np.all(np.isfinite(rbm.free_energy(values).numpy()))
+    else:
+        with pytest.raises(ValueError, match=r"\bv\b"):
+            rbm.free_energy(values)
+    if np.all((values == 0) | (values == 1)):
+        assert np.all(np.isfinite(dlgm.elbo(values, seed=0).numpy()))
+    else:
+        with pytest.raises(ValueError, match=r"\bv\b"):
+            dlgm.elbo(values, seed=0)
 
 
 @FAST
