@@ -24,21 +24,32 @@ from rsmlib import DLGM, load_binarized_mnist  # noqa: E402
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0],
+                                     formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     parser.add_argument("--data-dir", required=True, help="where the .amat files are (or go)")
-    parser.add_argument("--covariance", choices=("diagonal", "rank_one"), default="rank_one")
-    parser.add_argument("--latent-sizes", type=int, nargs="+", default=[100, 50])
-    parser.add_argument("--hidden-size", type=int, default=500)
-    parser.add_argument("--epochs", type=int, default=500)
-    parser.add_argument("--batch-size", type=int, default=100)
-    parser.add_argument("--learning-rate", type=float, default=1e-3)
-    parser.add_argument("--kappa", type=float, default=1.0)
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--covariance", choices=("diagonal", "rank_one"), default="rank_one",
+                        help="the posterior covariance")
+    parser.add_argument("--latent-sizes", type=int, nargs="+", default=[100, 50],
+                        help="units per stochastic layer, bottom first")
+    parser.add_argument("--hidden-size", type=int, default=500,
+                        help="units of each MLP")
+    parser.add_argument("--epochs", type=int, default=500,
+                        help="training epochs")
+    parser.add_argument("--batch-size", type=int, default=100,
+                        help="images per step")
+    parser.add_argument("--learning-rate", type=float, default=1e-3,
+                        help="Adam step size")
+    parser.add_argument("--kappa", type=float, default=1.0,
+                        help="the Gaussian prior's variance on the weights")
+    parser.add_argument("--seed", type=int, default=0,
+                        help="model and training seed")
     parser.add_argument("--jit", action="store_true", help="compile the training step with XLA")
-    parser.add_argument("--checkpoint-dir", default=None)
+    parser.add_argument("--checkpoint-dir", default=None,
+                        help="resume from / save to")
     parser.add_argument("--eval-samples", type=int, default=5000,
                         help="importance samples per test image")
-    parser.add_argument("--eval-images", type=int, default=10_000)
+    parser.add_argument("--eval-images", type=int, default=10_000,
+                        help="test images scored")
     args = parser.parse_args(argv)
 
     train = np.concatenate([load_binarized_mnist("train", args.data_dir),
