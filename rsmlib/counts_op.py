@@ -7,7 +7,8 @@ per row.
 ``counts_from_uniforms`` runs the C++ op rsmlib/ops/counts_from_uniforms.cc, built
 against the installed TensorFlow by ``python -m rsmlib.ops.build``.
 ``rsmlib.multinomial_counts`` uses it on a CPU where it is built, and TensorFlow's own
-ops, which give the same counts, elsewhere.
+ops elsewhere (on a CPU they give the same counts; on a GPU the same distribution, not
+necessarily the same words).
 """
 import warnings
 from importlib import resources
@@ -45,8 +46,8 @@ def counts_from_uniforms(
     (N, M) float64 in [0, 1); lengths (N,) int32, each <= M. Uniform u picks
     k(u) = min(first k with c_k > u·c_{K-1}, K − 1), c_k = w_0 + … + w_k summed in
     float64 from k = 0 upwards: the words of ``tf.searchsorted(tf.math.cumsum(c),
-    u·c_{K-1}, side="right")``. Each row's targets u·c_{K-1} are sorted and merged with
-    the running sum, O(K + D log D) per row. Counts in the dtype of ``weights``; no
+    u·c_{K-1}, side="right")``. Each target u·c_{K-1} is found in the row's running sum
+    by binary search, O(K + D log K) per row. Counts in the dtype of ``weights``; no
     gradient. Example: ``counts_from_uniforms(tf.ones([1, 4]), [[0.1, 0.9]], [2])`` is
     [[1, 0, 0, 1]].
     """
