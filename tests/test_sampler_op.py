@@ -61,16 +61,20 @@ def test_the_same_counts_at_extreme_logits_and_zero_probability_words(dtype):
     assert counts[11, 100] == 257
 
 
-def test_uniforms_that_round_to_the_total_pick_the_last_word_as_searchsorted_does():
-    # u * total can round up to the total, which no c_k exceeds: both clamp to K - 1,
-    # even where the last word has weight 0
+def test_the_clamp_to_the_last_word_matches_searchsorted():
+    # For u < 1, fl(u * total) < total always (round to nearest), so no such u reaches the
+    # clamp to K - 1: only u = 1 does (searchsorted returns K there). u = 1 is outside
+    # stateless_uniform's range, but the op must still pick what the TF ops pick; the other
+    # uniforms sit at the edges of the intervals, where a lower_bound search would differ.
     weights = tf.constant([[1.0, 2.0, 0.0], [0.0, 3.0, 0.0], [1.0, 1.0, 1.0]], tf.float64)
-    u = tf.constant([[np.nextafter(1.0, 0.0), 0.0, 1 / 3],
-                     [np.nextafter(1.0, 0.0), 0.5, 0.0],
+    u = tf.constant([[1.0, 0.0, 1 / 3],
+                     [1.0, 0.5, 0.0],
                      [1 / 3, 2 / 3, np.nextafter(1 / 3, 0.0)]], tf.float64)
     counts = counts_op.counts_from_uniforms(weights, u, tf.constant([3, 3, 3])).numpy()
     cdf = tf.math.cumsum(weights, axis=-1)
-    words = tf.minimum(tf.searchsorted(cdf, u * cdf[:, -1:], side="right"), 2).numpy()
+    raw = tf.searchsorted(cdf, u * cdf[:, -1:], side="right").numpy()
+    assert raw[0, 0] == 3 and raw[1, 0] == 3      # the clamp is exercised
+    words = np.minimum(raw, 2)
     expected = np.stack([np.bincount(row, minlength=3) for row in words])
     np.testing.assert_array_equal(counts, expected)
 
