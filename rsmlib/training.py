@@ -279,6 +279,8 @@ class _Runs:
     copy of the model starts with none (``copy.deepcopy``).
     """
 
+    MAX_TRAINERS = 4  # each holds its documents and optimizer state: keep the latest
+
     def __init__(self):
         self.trainers = {}  # run key -> (trainer, {(k, batch_size): epoch function})
 
@@ -311,11 +313,13 @@ def _trainer_for(model, docs, *arguments):
         runs = _Runs()
         model._fit_rsm_runs = runs
     if key in runs.trainers:
-        trainer, epochs = runs.trainers[key]
+        trainer, epochs = runs.trainers.pop(key)  # re-inserted below: the latest
         trainer.reset(docs)
     else:
         trainer, epochs = _Trainer(model, docs, *arguments), {}
-        runs.trainers[key] = (trainer, epochs)
+    runs.trainers[key] = (trainer, epochs)
+    while len(runs.trainers) > runs.MAX_TRAINERS:  # a sweep of rates: drop the oldest
+        runs.trainers.pop(next(iter(runs.trainers)))
     return trainer, epochs
 
 

@@ -58,6 +58,18 @@ def test_the_cache_is_no_part_of_the_model(docs):
     assert len(model._fit_rsm_runs.trainers) == 2          # another rate: another trainer
 
 
+def test_a_sweep_of_rates_keeps_only_the_latest_trainers(docs):
+    # each trainer holds its documents and optimizer state: a sweep must not pile them up
+    model = RSM(K, F, seed=1, init_scale=0.1)
+    rates = [0.001 * (i + 1) for i in range(6)]
+    for rate in rates:
+        fit_rsm(model, docs, epochs=1, seed=0, **{**OPTIONS, "learning_rate": rate})
+    kept = [key[1] for key in model._fit_rsm_runs.trainers]
+    assert kept == rates[-4:]  # MAX_TRAINERS = 4, oldest dropped first
+    fit_rsm(model, docs, epochs=1, seed=0, **{**OPTIONS, "learning_rate": rates[2]})
+    assert [key[1] for key in model._fit_rsm_runs.trainers][-1] == rates[2]  # the latest
+
+
 def test_training_with_the_compiled_sampler_equals_training_with_the_tf_ops(monkeypatch):
     if counts_op.library() is None:
         pytest.skip("the op is not built")
