@@ -52,7 +52,8 @@ WHEELHOUSE = Path(os.environ.get("RSMLIB_WHEELHOUSE",
                                  Path.home() / ".cache" / "rsmlib-reader-path")).resolve()
 KERNEL = "rsmlib-reader"
 # The chapter's verdicts; labels 0.n are the demonstration of the checker itself (one fails on purpose).
-VERDICT = re.compile(r"^\[[1-9]\d*\.\d+[a-z]?\] .*$", flags=re.M)
+# a verdict, with the lines check() wrapped it onto at 88 characters (indented 4)
+VERDICT = re.compile(r"^\[[1-9]\d*\.\d+[a-z]?\] .*(?:\n    .*)*", flags=re.M)
 TIMES: dict[str, float] = {}
 
 
@@ -79,7 +80,8 @@ def verdicts(notebook) -> list[str]:
     for cell in notebook.cells:
         for output in cell.get("outputs", []):
             if output.get("output_type") == "stream" and output.get("name") == "stdout":
-                lines += VERDICT.findall("".join(output.get("text", "")))
+                lines += [" ".join(part.strip() for part in verdict.split("\n"))
+                          for verdict in VERDICT.findall("".join(output.get("text", "")))]
     return lines
 
 
