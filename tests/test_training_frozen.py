@@ -52,19 +52,11 @@ def test_the_persistent_run_differs_from_cd(docs, optimizer):
     assert np.abs(pcd[0] - cd[0]).max() > 1e-3
 
 
+@pytest.mark.parametrize("optimizer", ["momentum", "adam"])
 @pytest.mark.parametrize("run", RUNS)
-def test_momentum_equals_the_hand_written_optimizer_bit_for_bit(docs, run):
-    new, new_recon = train(fit_rsm, docs, optimizer="momentum", **RUNS[run])
-    old, old_recon = train(frozen_training.fit_rsm, docs, optimizer="momentum", **RUNS[run])
-    assert new_recon == old_recon
-    for a, b in zip(new, old):
-        np.testing.assert_array_equal(a, b)
-
-
-@pytest.mark.parametrize("run", RUNS)
-def test_adam_equals_the_hand_written_optimizer_bit_for_bit(docs, run):
-    new, new_recon = train(fit_rsm, docs, optimizer="adam", **RUNS[run])
-    old, old_recon = train(frozen_training.fit_rsm, docs, optimizer="adam", **RUNS[run])
+def test_named_optimizers_equal_the_hand_written_ones_bit_for_bit(docs, run, optimizer):
+    new, new_recon = train(fit_rsm, docs, optimizer=optimizer, **RUNS[run])
+    old, old_recon = train(frozen_training.fit_rsm, docs, optimizer=optimizer, **RUNS[run])
     assert new_recon == old_recon
     for a, b in zip(new, old):
         np.testing.assert_array_equal(a, b)
