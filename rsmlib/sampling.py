@@ -71,13 +71,28 @@ def bernoulli(probs: tf.Tensor, seed: int | tf.Tensor) -> tf.Tensor:
 # the compiled sampler of chapter 3 (rsmlib/ops), where it is built
 from rsmlib import counts_op  # noqa: E402
 
+try:  # TensorFlow's own test for an XLA context (its cond and while_loop use it)
+    from tensorflow.python.ops import control_flow_util as _xla_util  # noqa: E402
+except ImportError:  # pragma: no cover - a TensorFlow without it: assume no XLA
+    _xla_util = None
+
 _GPUS = []  # [whether TensorFlow sees a GPU], looked up once
 
 
 @tf.autograph.experimental.do_not_convert  # plain Python, run when traced
+def _in_xla_context():
+    """Whether the ops built now will be compiled by XLA (``jit_compile=True``): the
+    graph being traced, or one it is nested in, carries an XLA context."""
+    if tf.executing_eagerly() or _xla_util is None:
+        return False
+    return _xla_util.GraphOrParentsInXlaContext(tf.compat.v1.get_default_graph())
+
+
+@tf.autograph.experimental.do_not_convert  # plain Python, run when traced
 def _compiled_op_applies(logits):
-    """Whether ``counts_op`` samples ``logits``: float32/float64 on a CPU, op built."""
-    if logits.dtype not in (tf.float32, tf.float64):
+    """Whether ``counts_op`` samples ``logits``: float32/float64 on a CPU, outside XLA
+    (the op has no XLA kernel), op built."""
+    if logits.dtype not in (tf.float32, tf.float64) or _in_xla_context():
         return False
     if not _GPUS:
         _GPUS.append(bool(tf.config.list_logical_devices("GPU")))
@@ -87,26 +102,56 @@ def _compiled_op_applies(logits):
     return counts_op.library() is not None
 
 
-def multinomial_counts(logits, D, seed, *, method="auto"):
-    """Counts of D_n independent draws from softmax(logits_n), for each row n; (N, K) ->
-    (N, K).
+def multinomial_counts(
+    logits: tf.Tensor,
+    D: int | tf.Tensor,
+    seed: int | tf.Tensor,
+    *,
+    method: str = "auto",
+) -> tf.Tensor:
+    r"""Counts of $D_n$ independent draws from $p_n = \operatorname{softmax}(x_n)$,
+    $x_n$ row n of ``logits``, for each row n; (N, K) -> (N, K).
 
-    logits (N, K); D an int or (N,) ints, the lengths (each >= 1). Inverts the
-    cumulative distribution: the unnormalised probabilities exp(logits - max) (in the
-    dtype of ``logits``), summed cumulatively in float64, are searched
-    (``tf.searchsorted``) at max_n D_n uniform numbers per row, scaled by the row's
-    total; row n keeps its first D_n words, which ``tf.math.bincount`` counts. No
-    one-hot (N, D, K) tensor is built. Returns the counts in the dtype of ``logits``,
-    without gradient; the same seed gives the same counts.
+    logits (N, K); D an int or (N,) ints, the lengths (a row with D_n = 0 gets no
+    words). Inverts the cumulative distribution: the unnormalised probabilities
+    $w_{nk} = \exp(x_{nk} - \max_l x_{nl})$ (in the dtype of ``logits``), summed
+    cumulatively in float64, $c_{nk} = w_{n0} + \dots + w_{nk}$, are searched
+    (``tf.searchsorted``) at max_n D_n uniform numbers $u$ per row: the word is the
+    first $k$ with $c_{nk} > u\, c_{n,K-1}$. Row n keeps its first D_n words, which
+    ``tf.math.bincount`` counts. No one-hot (N, D, K) tensor is built. Returns the
+    counts in the dtype of ``logits``, without gradient; the same seed gives the same
+    counts.
 
     ``method``: "tf" runs the TensorFlow ops above; "op" the compiled op of chapter 3
     (``rsmlib.counts_op``), which takes the same weights and uniforms and picks the same
-    words in one pass per row; "auto" (default) the op on a CPU where it is built, "tf"
-    elsewhere. Example: ``multinomial_counts(tf.zeros([2, 5]), 3, seed=0)`` holds 3
-    words per row.
+    words in one pass per row; "auto" (default) the op on a CPU where it is built,
+    outside XLA, and "tf" elsewhere: on a GPU, and inside
+    ``tf.function(jit_compile=True)``, since the op has no XLA kernel ("op" there is an
+    error). Under XLA the words are counted by a one-hot sum, which XLA fuses; the
+    lengths must be known when the function is traced; and XLA's exp and cumulative sum
+    round differently: the same distribution, not the same words. A row whose logits
+    hold a NaN or +inf, or are all -inf, has no distribution: both paths then put all
+    its words on the last word, K - 1.
+
+    Examples:
+        >>> counts = multinomial_counts(tf.zeros([2, 5]), 3, seed=0)
+        >>> counts.numpy().sum(axis=1)  # 3 words per row
+        array([3., 3.], dtype=float32)
+        >>> x = tf.constant([[0.0, -1e4, 0.0]])  # word 1: probability ~e^-10000
+        >>> multinomial_counts(x, [1000], seed=1).numpy()[0, 1]
+        0.0
+        >>> multinomial_counts(tf.zeros([3, 4]), [0, 2, 0], seed=2).numpy().sum(axis=1)
+        array([0., 2., 0.], dtype=float32)
     """
     if method not in ("auto", "op", "tf"):
         raise ValueError(f"method must be 'auto', 'op' or 'tf'; got {method!r}")
+    if method == "op" and _in_xla_context():
+        raise ValueError(
+            "method='op' cannot run inside tf.function(jit_compile=True): the "
+            "compiled sampler op has no XLA kernel; use method='auto' or 'tf' there"
+        )
+    if logits.shape.rank == 2 and logits.shape[0] == 0:  # no rows: no words
+        return tf.zeros_like(logits)
     K = tf.shape(logits)[1]
     D = tf.broadcast_to(tf.cast(D, tf.int32), tf.shape(logits)[:1])
     max_d = tf.reduce_max(D)
@@ -122,6 +167,9 @@ def multinomial_counts(logits, D, seed, *, method="auto"):
     words = tf.minimum(tf.searchsorted(cdf, u * cdf[:, -1:], side="right"), K - 1)
     # the first D_n draws of row n
     used = tf.sequence_mask(D, max_d, dtype=logits.dtype)
+    if _in_xla_context():  # XLA needs bincount's size, data-dependent, at compile time
+        one_hot = tf.one_hot(words, K, dtype=logits.dtype)  # fused by XLA
+        return tf.stop_gradient(tf.einsum("ndk,nd->nk", one_hot, used))
     return tf.stop_gradient(
         tf.math.bincount(
             tf.cast(words, tf.int32), weights=used, minlength=K, maxlength=K, axis=-1

@@ -79,16 +79,19 @@ def test_the_clamp_to_the_last_word_matches_searchsorted():
     np.testing.assert_array_equal(counts, expected)
 
 
-def test_the_running_sum_is_sequential_as_tensorflows_cumsum_is():
+@pytest.mark.parametrize("dtype", [tf.float32, tf.float64])
+def test_the_running_sum_is_sequential_as_tensorflows_cumsum_is(dtype):
     # weights whose float64 sum depends on the order of the additions: 1, then 2^-53 many
-    # times. Summed left to right each tiny term is lost; a pairwise sum would keep them.
+    # times (2^-53 is exact in float32 too). Summed left to right each tiny term is lost;
+    # a pairwise sum would keep them. float32 weights are widened, then summed in float64.
     K = 4097
     w = np.full((1, K), 2.0**-53)
     w[0, 0] = 1.0
-    cdf = tf.math.cumsum(tf.constant(w), axis=-1).numpy()
+    weights = tf.constant(w, dtype)
+    cdf = tf.math.cumsum(tf.cast(weights, tf.float64), axis=-1).numpy()
     assert cdf[0, -1] == 1.0                       # TensorFlow's cumsum: sequential
     u = tf.constant([[np.nextafter(1.0, 0.0)]], tf.float64)
-    op = counts_op.counts_from_uniforms(tf.constant(w), u, tf.constant([1])).numpy()
+    op = counts_op.counts_from_uniforms(weights, u, tf.constant([1])).numpy()
     words = np.searchsorted(cdf[0], u.numpy()[0] * cdf[0, -1], side="right")
     assert op[0, min(int(words[0]), K - 1)] == 1
 
@@ -100,6 +103,71 @@ def test_the_op_inside_a_tf_function_and_rows_with_no_words():
         tf.exp(logits), tf.random.stateless_uniform([6, 30], [0, 2], dtype=tf.float64), D))
     counts = fn().numpy()
     np.testing.assert_array_equal(counts.sum(axis=1), D.numpy())
+
+
+@pytest.mark.parametrize("method", ["op", "tf"])
+def test_rows_with_no_words_and_batches_with_no_rows(method):
+    logits = tf.random.stateless_normal([6, 30], [0, 3])
+    for D in ([0, 1, 5, 0, 30, 2], [0] * 6):
+        op, reference = both(logits, tf.constant(D), 4)
+        np.testing.assert_array_equal(op, reference)
+        np.testing.assert_array_equal(op.sum(axis=1), D)
+    empty = multinomial_counts(tf.zeros([0, 7]), 3, 0, method=method)
+    assert empty.shape == (0, 7)
+
+
+@pytest.mark.parametrize("dtype", [tf.float32, tf.float64])
+def test_non_finite_logits_the_same_on_both_paths(dtype):
+    # NaN or +inf in a row, or a row all -inf: exp(logits - max) holds a NaN, so does the
+    # row's total, no comparison with it holds, and every draw falls to the clamp, K - 1.
+    # A single -inf is an impossible word. Both paths must agree, word for word.
+    x = np.zeros((6, 5))
+    x[0, 2] = np.nan
+    x[1, 3] = np.inf
+    x[2, :] = -np.inf
+    x[3, 1] = -np.inf
+    x[4, [1, 3]] = np.inf
+    x[5, 0], x[5, 4] = -np.inf, np.nan
+    logits = tf.constant(x, dtype)
+    for seed in range(5):
+        op, reference = both(logits, 7, seed)
+        np.testing.assert_array_equal(op, reference)
+        np.testing.assert_array_equal(op[[0, 1, 2, 4, 5], -1], 7)
+        assert op[3, 1] == 0 and op[3].sum() == 7
+
+
+def test_under_xla_auto_falls_back_to_the_tensorflow_ops():
+    # the op has no XLA kernel: inside jit_compile=True, "auto" must build TF ops (with a
+    # one-hot count, since bincount's size is not a compile-time constant there)
+    from rsmlib import sampling
+
+    logits = tf.random.stateless_normal([8, 12], [0, 5], dtype=tf.float64)
+    D = tf.constant([0, 1, 2, 3, 30, 40, 50, 60])
+    xla = tf.function(lambda x: multinomial_counts(x, D, 7), jit_compile=True)
+    counts = xla(logits).numpy()
+    np.testing.assert_array_equal(counts.sum(axis=1), D.numpy())
+    seen = []
+    probe = tf.function(lambda: seen.append(sampling._in_xla_context()) or 0.0,
+                        jit_compile=True)
+    probe()
+    nested = tf.function(lambda: seen.append(sampling._in_xla_context()) or 0.0)
+    tf.function(lambda: nested(), jit_compile=True)()
+    tf.function(lambda: seen.append(sampling._in_xla_context()) or 0.0)()
+    assert seen == [True, True, False] and not sampling._in_xla_context()
+    # the same distribution: 2,000 rows of 60 draws, chi-square on the pooled counts
+    from scipy import stats
+
+    many = tf.repeat(logits[:1], 2000, axis=0)
+    pooled = tf.function(lambda x: multinomial_counts(x, 60, 8), jit_compile=True)(
+        many).numpy().sum(axis=0)
+    p = tf.nn.softmax(logits[0]).numpy()
+    assert stats.chisquare(pooled, pooled.sum() * p).pvalue > 1e-3
+
+
+def test_method_op_under_xla_is_a_clear_error():
+    xla = tf.function(lambda x: multinomial_counts(x, 3, 0, method="op"), jit_compile=True)
+    with pytest.raises(ValueError, match="method='op' cannot run inside"):
+        xla(tf.zeros([2, 5]))
 
 
 def test_bad_shapes_are_refused_with_the_argument_named():
