@@ -19,6 +19,8 @@ What is timed, in --rounds interleaved rounds (median over rounds reported):
   one-off cost of tracing the epoch, paid in the first, is left out.
 * the same with the TensorFlow-ops sampler (the compiled op switched off, as where it is not
   built): what the op contributes.
+* the old per-step trace, in the same process: the same traced function called once per batch
+  from a Python loop (``time_per_step``): what tracing the whole epoch contributes.
 * fit_rsm, short call: a 5-epoch call on the first 300 documents of a new model, tracing
   included, and a second 5-epoch call on the same model (its traced epoch reused).
 * rsmlib.keras, steady state: ``model.fit`` of a model that is one ``RSMLayer`` (k = 1) with
@@ -92,6 +94,32 @@ def time_fit(docs, epochs, seed, compiled_op=True):
     finally:
         counts_op._LIBRARY[:] = saved
     return ends[0] - start, (ends[-1] - ends[0]) / (epochs - 1)
+
+
+def time_per_step(docs, epochs, seed):
+    """Seconds per epoch, steady state, of the old per-step trace: one traced call per
+    batch from a Python loop, as before the epoch was traced whole.
+
+    The same traced function as fit_rsm's (one epoch of fit_rsm traces it), called with
+    one batch's indices at a time, so that only the per-call overhead differs."""
+    model = RSM(docs.shape[1], F, seed=seed, init_scale=0.01)
+    fit_rsm(model, docs, epochs=1, batch_size=BATCH, learning_rate=LR, seed=seed,
+            progress=False)
+    ((trainer, functions),) = model._fit_rsm_runs.trainers.values()
+    step, data, n = functions[1, BATCH], trainer.arguments[0], len(docs)
+
+    def one_epoch(epoch):
+        order = np.random.default_rng([seed, epoch]).permutation(n).astype(np.int32)
+        for b in range(0, n, BATCH):
+            errors, finite = step(data, tf.constant(order[b:b + BATCH]),
+                                  tf.constant(1_000 * epoch + b // BATCH, tf.int64))
+        return bool(finite)
+
+    one_epoch(0)
+    start = time.perf_counter()
+    for epoch in range(1, epochs + 1):
+        one_epoch(epoch)
+    return (time.perf_counter() - start) / epochs
 
 
 def time_short_calls(docs, epochs, seed):
@@ -225,13 +253,14 @@ def main():
     time_keras(docs[:2 * BATCH], 2, seed=99)
 
     fit_rates, tf_ops_rates, keras_rates, np_rates, np1_rates, one_off = [], [], [], [], [], []
-    keras_spe_rates = []
+    keras_spe_rates, per_step_rates = [], []
     short_first, short_again, np_short = [], [], []
     for r in range(args.rounds):
         first, steady = time_fit(docs, 1 + args.epochs, seed=r)
         fit_rates.append(n / steady)
         one_off.append(first - steady)
         tf_ops_rates.append(n / time_fit(docs, 1 + args.epochs, seed=r, compiled_op=False)[1])
+        per_step_rates.append(n / time_per_step(docs, args.epochs, seed=r))
         keras_rates.append(n / time_keras(docs, 1 + args.epochs, seed=r)[1])
         # all of an epoch's 4 batches in one call of Keras's traced train function
         keras_spe_rates.append(
@@ -254,6 +283,10 @@ def main():
           f"(rounds: {rounds_of(fit_rates)})")
     print(f"  with the TensorFlow-ops sampler:         {np.median(tf_ops_rates):8.0f} "
           f"documents/s (rounds: {rounds_of(tf_ops_rates)})")
+    paired_step = [p / f for p, f in zip(per_step_rates, fit_rates)]
+    print(f"  one traced call per step, from Python:   {np.median(per_step_rates):8.0f} "
+          f"documents/s (rounds: {rounds_of(per_step_rates)}); per step / traced epoch, "
+          f"per round: {', '.join(f'{x:.2f}' for x in paired_step)}")
     print(f"rsmlib.keras RSMLayer + model.fit CD-1:    {rate_keras:8.0f} documents/s "
           f"(rounds: {rounds_of(keras_rates)}); Keras / fit_rsm: {rate_keras / rate:.2f}")
     print(f"NumPy baseline CD-1, BLAS default threads: {np.median(np_rates):8.0f} documents/s "

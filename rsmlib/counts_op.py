@@ -19,8 +19,17 @@ _LIBRARY = []  # [the loaded op library, or None where it cannot be loaded]
 
 
 @tf.autograph.experimental.do_not_convert  # plain Python, run when traced
-def library():
-    """The loaded op library, or None where it is not built (one notice per process)."""
+def library() -> object | None:
+    """The loaded op library, or None where it is not built (one notice per process).
+
+    The notice, a ``RuntimeWarning``, says how to build it: ``python -m
+    rsmlib.ops.build``.
+
+    Examples:
+        >>> lib = library()
+        >>> lib is None or hasattr(lib, "rsmlib_counts_from_uniforms")
+        True
+    """
     if not _LIBRARY:
         path = resources.files("rsmlib.ops") / "_counts_from_uniforms.so"
         try:
@@ -40,16 +49,21 @@ def library():
 def counts_from_uniforms(
     weights: tf.Tensor, uniforms: tf.Tensor, lengths: tf.Tensor
 ) -> tf.Tensor:
-    """Counts (N, K) of the words that the first ``lengths[n]`` uniforms of row n pick.
+    r"""Counts (N, K) of the words that the first ``lengths[n]`` uniforms of row n pick.
 
     weights (N, K) float32 or float64, unnormalised probabilities w_nk >= 0; uniforms
     (N, M) float64 in [0, 1); lengths (N,) int32, each <= M. Uniform u picks
-    k(u) = min(first k with c_k > u·c_{K-1}, K − 1), c_k = w_0 + … + w_k summed in
-    float64 from k = 0 upwards: the words of ``tf.searchsorted(tf.math.cumsum(c),
-    u·c_{K-1}, side="right")``. Each target u·c_{K-1} is found in the row's running sum
-    by binary search, O(K + D log K) per row. Counts in the dtype of ``weights``; no
-    gradient. Example: ``counts_from_uniforms(tf.ones([1, 4]), [[0.1, 0.9]], [2])`` is
-    [[1, 0, 0, 1]].
+    $k(u) = \min(\min\{k : c_k > u\, c_{K-1}\}, K - 1)$, $c_k = w_0 + \dots + w_k$
+    summed in float64 from k = 0 upwards: the words of
+    ``tf.searchsorted(tf.math.cumsum(c), u·c_{K-1}, side="right")``. Each target is
+    found in the row's running sum by binary search, O(K + D log K) per row. Counts in
+    the dtype of ``weights``; no gradient. Raises RuntimeError where the op is not
+    built.
+
+    Examples:
+        >>> u = tf.constant([[0.1, 0.9]], tf.float64)
+        >>> counts_from_uniforms(tf.ones([1, 4]), u, tf.constant([2])).numpy()
+        array([[1., 0., 0., 1.]], dtype=float32)
     """
     op = library()
     if op is None:
