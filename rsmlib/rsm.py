@@ -20,24 +20,40 @@ from rsmlib.validation import (
 )
 from rsmlib.sampling import as_seed, bernoulli, multinomial_counts, split_seed
 
+Seed = int | tf.Tensor
 
-def free_energy(v, W, b_v, b_h):
-    """F(v) = -v·b_v - Σ_j softplus(D b_h,j + (v W)_j), D = Σ_k v_k  (eq.
-    rsm-free-energy).
+
+def free_energy(
+    v: tf.Tensor, W: tf.Tensor, b_v: tf.Tensor, b_h: tf.Tensor
+) -> tf.Tensor:
+    r"""$F(v) = -v^\top b_v - \sum_j \operatorname{softplus}(D b_{h,j} + (v W)_j)$,
+    $D = \sum_k v_k$ (eq. rsm-free-energy).
 
     The pure formula, without input checks, so that it also evaluates at expected
-    counts; ``RSM.free_energy`` checks its input and calls it. v (N, K) -> (N,).
+    counts; ``RSM.free_energy`` checks its input and calls it. v (N, K), W (K, F), b_v
+    (K,), b_h (F,) -> (N,).
+
+    Examples:
+        >>> v, b_v = tf.constant([[1.0, 2.0]]), tf.constant([1.0, 0.0])
+        >>> F = free_energy(v, tf.zeros([2, 1]), b_v, tf.zeros([1]))  # -1 - softplus(0)
+        >>> round(float(F[0]), 6)
+        -1.693147
     """
     D = tf.reduce_sum(v, axis=-1, keepdims=True)
     x = D * b_h + tf.matmul(v, W)
     return -tf.linalg.matvec(v, b_v) - tf.reduce_sum(tf.nn.softplus(x), axis=-1)
 
 
-def log_multinomial(v):
-    """log(D! / Π_k v_k!), the number of word orders with counts v; (N, K) -> (N,).
+def log_multinomial(v: tf.Tensor) -> tf.Tensor:
+    r"""$\log(D! / \prod_k v_k!)$, the log of the number of word orders with counts v;
+    (N, K) -> (N,).
 
     Adding it to ``RSM.log_prob_exact(v)`` (an ordered sequence) gives the
     log-probability of the bag of counts v.
+
+    Examples:
+        >>> round(float(log_multinomial([[2.0, 1.0, 0.0]])[0]), 6)  # log 3: 3 orders
+        1.098612
     """
     v = tf.convert_to_tensor(v)
     return tf.math.lgamma(tf.reduce_sum(v, axis=-1) + 1) - tf.reduce_sum(
@@ -61,20 +77,34 @@ class RSM(tf.Module):
     ``hidden_bias=False`` drops the redundant hidden bias (section "The hidden bias is
     redundant"): ``b_h`` stays an attribute, a non-trainable zero ``tf.Variable``, so
     that every formula and ``parameters`` keep their shape, and ``hidden_bias`` records
-    the choice. Example: ``RSM(4258, 12, hidden_bias=False).trainable_variables`` holds
-    W and b_v only.
+    the choice.
+
+    Examples:
+        >>> rsm = RSM(3, 2, seed=1, init_scale=0.5, dtype=tf.float64)
+        >>> v = tf.constant([[2.0, 0.0, 1.0], [0.0, 4.0, 1.0]], tf.float64)
+        >>> rsm.hidden_probs(v).shape, rsm.free_energy(v).shape
+        (TensorShape([2, 2]), TensorShape([2]))
+        >>> rsm.gibbs(v, 2, seed=0).numpy().sum(axis=1)  # each keeps its length D
+        array([3., 5.])
+        >>> bags = tf.constant([[2, 0, 0], [0, 2, 0], [0, 0, 2], [1, 1, 0], [1, 0, 1],
+        ...                     [0, 1, 1]], tf.float64)  # every bag of D = 2 words
+        >>> p = tf.exp(rsm.log_prob_exact(bags) + log_multinomial(bags))
+        >>> round(float(tf.reduce_sum(p)), 12)
+        1.0
+        >>> [x.name for x in RSM(10, 4, hidden_bias=False).trainable_variables]
+        ['W:0', 'b_v:0']
     """
 
     def __init__(
         self,
-        vocab_size,
-        num_hidden,
+        vocab_size: int,
+        num_hidden: int,
         *,
-        seed=0,
-        init_scale=0.01,
-        dtype=tf.float32,
-        hidden_bias=True,
-        name=None,
+        seed: Seed = 0,
+        init_scale: float = 0.01,
+        dtype: tf.DType | str = tf.float32,
+        hidden_bias: bool = True,
+        name: str | None = None,
     ):
         super().__init__(name=name)
         if not isinstance(hidden_bias, (bool, np.bool_)):
@@ -103,7 +133,7 @@ class RSM(tf.Module):
         )
 
     @property
-    def parameters(self):
+    def parameters(self) -> tuple[tf.Variable, tf.Variable, tf.Variable]:
         """The variables in a fixed order (W, b_v, b_h), matching ``cd_update``.
 
         With ``hidden_bias=False``, b_h is among them but not trainable (autodiff gives
@@ -112,11 +142,11 @@ class RSM(tf.Module):
         return (self.W, self.b_v, self.b_h)
 
     @property
-    def vocab_size(self):
+    def vocab_size(self) -> int:
         return self.W.shape[0]
 
     @property
-    def num_hidden(self):
+    def num_hidden(self) -> int:
         return self.W.shape[1]
 
     def _counts(self, v, name="v"):
@@ -125,7 +155,7 @@ class RSM(tf.Module):
     def _hidden(self, h, name="h"):
         return check_units(h, self.num_hidden, name, self.W.dtype)
 
-    def energy(self, v, h):
+    def energy(self, v: tf.Tensor, h: tf.Tensor) -> tf.Tensor:
         """E(V, h) = -v·b_v - v W h - D b_h·h for paired rows of v (N, K) and h (N, F);
         shape (N,).
 
@@ -141,32 +171,34 @@ class RSM(tf.Module):
             - D * tf.linalg.matvec(h, self.b_h)
         )
 
-    def hidden_input(self, v):
+    def hidden_input(self, v: tf.Tensor) -> tf.Tensor:
         """x = D b_h + v W, the input to each hidden unit; (N, K) -> (N, F)."""
         v = self._counts(v)
         return tf.reduce_sum(v, axis=-1, keepdims=True) * self.b_h + tf.matmul(
             v, self.W
         )
 
-    def free_energy(self, v):
+    def free_energy(self, v: tf.Tensor) -> tf.Tensor:
         """F(v) = -v·b_v - Σ_j softplus(D b_h,j + (v W)_j)  (eq. rsm-free-energy); (N,
         K) -> (N,)."""
         return free_energy(self._counts(v), self.W, self.b_v, self.b_h)
 
-    def hidden_probs(self, v):
+    def hidden_probs(self, v: tf.Tensor) -> tf.Tensor:
         """p(h_j = 1 | V) = sigmoid(D b_h + v W); (N, K) -> (N, F)."""
         return tf.sigmoid(self.hidden_input(v))
 
-    def visible_logits(self, h):
+    def visible_logits(self, h: tf.Tensor) -> tf.Tensor:
         """b_v + W h, the logits of each word's softmax p(w_i = k | h); (N, F) -> (N,
         K)."""
         return self.b_v + tf.matmul(self._hidden(h), self.W, transpose_b=True)
 
-    def sample_hidden(self, v, seed):
+    def sample_hidden(self, v: tf.Tensor, seed: Seed) -> tf.Tensor:
         """h ~ p(h | V), shape (N, F)."""
         return bernoulli(self.hidden_probs(v), seed)
 
-    def sample_visible(self, h, D, seed):
+    def sample_visible(
+        self, h: tf.Tensor, D: int | tf.Tensor, seed: Seed
+    ) -> tf.Tensor:
         """Counts of D_n words drawn independently from softmax(b_v + W h_n), for each
         row n.
 
@@ -186,7 +218,7 @@ class RSM(tf.Module):
             )
         return multinomial_counts(self.visible_logits(h), D, seed)
 
-    def gibbs(self, v, k, seed):
+    def gibbs(self, v: tf.Tensor, k: int, seed: Seed) -> tf.Tensor:
         """Run k steps of block Gibbs sampling V -> h -> V from counts v (N, K), keeping
         each D_n.
 
@@ -204,7 +236,7 @@ class RSM(tf.Module):
             v = self.sample_visible(h, D, seeds[2 * step + 1])
         return v
 
-    def cd_loss(self, v_data, v_model):
+    def cd_loss(self, v_data: tf.Tensor, v_model: tf.Tensor) -> tf.Tensor:
         """Free-energy trick: mean_n F(v_data) - mean_n F(stop_gradient(v_model)); a
         scalar.
 
@@ -218,7 +250,9 @@ class RSM(tf.Module):
             self.free_energy(v_model)
         )
 
-    def cd_update(self, v_data, v_model):
+    def cd_update(
+        self, v_data: tf.Tensor, v_model: tf.Tensor
+    ) -> tuple[tf.Tensor, tf.Tensor, tf.Tensor]:
         """The hand-derived CD ascent direction (dW, db_v, db_h)  (eq. rsm-cd-update).
 
         With s = sigmoid(D b_h + v W): dW = <v sᵀ>_data - <v sᵀ>_model,
@@ -239,7 +273,7 @@ class RSM(tf.Module):
         db_h = tf.reduce_mean(D0 * p0, axis=0) - tf.reduce_mean(Dk * pk, axis=0)
         return dW, db_v, db_h
 
-    def log_partition_exact(self, D, chunk=4096):
+    def log_partition_exact(self, D: int | tf.Tensor, chunk: int = 4096) -> tf.Tensor:
         """log Z_D = log Σ_h exp(D a(h)), a(h) = b_h·h + log Σ_k exp(b_v,k + (W h)_k)
         (eq. rsm-partition).
 
@@ -264,7 +298,7 @@ class RSM(tf.Module):
         )
         return tf.reduce_logsumexp(D[..., None] * a, axis=-1)
 
-    def log_prob_exact(self, v):
+    def log_prob_exact(self, v: tf.Tensor) -> tf.Tensor:
         """log P(V) = -F(v) - log Z_D for each row of v (N, K), with the row's own D;
         shape (N,).
 
