@@ -2,15 +2,24 @@
 # edit the notebook cells marked `#| export evaluation` and run `python tools/export.py`.
 
 """Held-out log-probabilities and perplexity of topic models (chapter 3)."""
+from collections.abc import Callable, Sequence
+
 import numpy as np
 import tensorflow as tf
 
 from rsmlib.ais import ais_log_partition
-from rsmlib.rsm import free_energy
+from rsmlib.rsm import RSM, free_energy
 from rsmlib.validation import check_counts
 
 
-def perplexity(log_probs, lengths, *, log_partition="auto", num_runs=300, seed=None):
+def perplexity(
+    log_probs: np.ndarray | RSM,
+    lengths: np.ndarray,
+    *,
+    log_partition: str | Callable[[np.ndarray], np.ndarray] = "auto",
+    num_runs: int = 300,
+    seed: int | None = None,
+) -> float:
     """exp(-Σ_n log p(v_n) / Σ_n D_n): the per-word perplexity of a set of documents.
 
     Two ways to call it. ``perplexity(log_probs, lengths)`` takes log p(v_n) (N,) and
@@ -21,7 +30,13 @@ def perplexity(log_probs, lengths, *, log_partition="auto", num_runs=300, seed=N
     runs, ``seed`` required), "auto" (exact when F <= 20, otherwise AIS), or a callable
     D -> log Z_D.
 
-    Example: ``perplexity(rsm16, held_out, log_partition="exact")``.
+    Examples:
+        >>> perplexity(np.log([0.25, 0.0625]), [1, 2])  # 3 words of probability 1/4
+        4.0
+        >>> rsm = RSM(5, 3, seed=0, init_scale=0.01, dtype=tf.float64)  # about uniform
+        >>> docs = np.array([[1, 0, 2, 0, 0], [0, 1, 0, 0, 3]])
+        >>> round(perplexity(rsm, docs, log_partition="exact"), 2)
+        5.0
     """
     if hasattr(log_probs, "log_partition_exact") and hasattr(log_probs, "vocab_size"):
         return _model_perplexity(log_probs, lengths, log_partition, num_runs, seed)
@@ -74,11 +89,18 @@ def _model_perplexity(model, docs, log_partition, num_runs, seed):
     return perplexity(log_probs, np.asarray(docs, float).sum(axis=-1))
 
 
-def unigram_log_probs(train, docs, smoothing=1.0):
-    """log p(document as an ordered word sequence) under the smoothed unigram model;
+def unigram_log_probs(
+    train: np.ndarray, docs: np.ndarray, smoothing: float = 1.0
+) -> np.ndarray:
+    r"""log p(document as an ordered word sequence) under the smoothed unigram model;
     (N,).
 
-    p(word k) ∝ (total count of k in ``train``) + ``smoothing``.
+    $p_k \propto (\text{total count of } k \text{ in train}) + \text{smoothing}$.
+
+    Examples:
+        >>> train = np.array([[3, 1, 0], [1, 1, 0]])  # p = (5, 3, 1) / 9
+        >>> np.exp(unigram_log_probs(train, np.array([[1, 0, 0], [0, 1, 1]]))).round(4)
+        array([0.5556, 0.037 ])
     """
     train = np.asarray(train, float)
     freq = train.sum(axis=0) + smoothing
@@ -86,21 +108,38 @@ def unigram_log_probs(train, docs, smoothing=1.0):
     return np.asarray(docs, float) @ log_p
 
 
-def unigram_base_rates(train, smoothing=1.0):
+def unigram_base_rates(train: np.ndarray, smoothing: float = 1.0) -> np.ndarray:
     """log unigram frequencies of ``train`` (N, K): the visible biases of the AIS base
-    model; (K,)."""
+    model; (K,).
+
+    Examples:
+        >>> np.exp(unigram_base_rates(np.array([[3, 1, 0], [1, 1, 0]]))).round(4)
+        array([0.5556, 0.3333, 0.1111])
+    """
     train = np.asarray(train, float)
     freq = train.sum(axis=0) + smoothing
     return np.log(freq / freq.sum())
 
 
-def rsm_log_probs(model, docs, *, log_partition):
+def rsm_log_probs(
+    model: RSM,
+    docs: np.ndarray,
+    *,
+    log_partition: Callable[[np.ndarray], np.ndarray],
+) -> np.ndarray:
     """log P(V_n) = -F(v_n) - log Z_{D_n} for each document, given ``log_partition``: D
     -> log Z_D.
 
     ``log_partition`` is called once with the array of distinct lengths and returns an
     array of the same shape (e.g. exact enumeration, or an AIS estimate); returns (N,)
     float64.
+
+    Examples:
+        >>> rsm = RSM(5, 3, seed=0, init_scale=0.3, dtype=tf.float64)
+        >>> docs = np.array([[1, 0, 2, 0, 0], [0, 1, 0, 0, 3]])
+        >>> log_p = rsm_log_probs(rsm, docs, log_partition=rsm.log_partition_exact)
+        >>> bool(np.allclose(log_p, rsm.log_prob_exact(docs)))
+        True
     """
     v = check_counts(docs, model.vocab_size, "docs", tf.float64)
     D = tf.reduce_sum(v, axis=-1).numpy().astype(np.int64)
@@ -116,14 +155,19 @@ def rsm_log_probs(model, docs, *, log_partition):
     return -free.numpy() - log_z[inverse]
 
 
-def top_words(model, vocab, n=10):
+def top_words(model: RSM, vocab: Sequence[str], n: int = 10) -> list[list[str]]:
     """The ``n`` words with the largest weights in each hidden unit: column j of W, (F,
     n).
 
     Hidden unit j adds W_kj to the logit of word k when it is on; its top words are its
     theme. Only W is used (not b_v + W), so frequent words do not fill every unit's
-    list. Returns a list of F lists of words. Example: ``top_words(rsm16, reuters.vocab,
-    8)[0]``.
+    list. Returns a list of F lists of words.
+
+    Examples:
+        >>> rsm = RSM(4, 2, seed=0)
+        >>> _ = rsm.W.assign([[0.0, 1.0], [2.0, 0.0], [1.0, 0.5], [0.0, 0.0]])
+        >>> top_words(rsm, ["oil", "bank", "price", "said"], 2)
+        [['bank', 'price'], ['oil', 'price']]
     """
     W = np.asarray(model.W.numpy() if hasattr(model, "W") else model)
     vocab = np.asarray(vocab)
