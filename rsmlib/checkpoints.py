@@ -9,9 +9,18 @@ rsmlib: the DLGM's training loop uses it without importing the RSM's.
 """
 import json
 import os
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import tensorflow as tf
 
 
-def resume_checkpoint(checkpoint, manager, checkpoint_dir, run):
+def resume_checkpoint(
+    checkpoint: "tf.train.Checkpoint",
+    manager: "tf.train.CheckpointManager",
+    checkpoint_dir: str | os.PathLike,
+    run: dict,
+) -> bool:
     """Restore the latest checkpoint of ``checkpoint_dir`` into ``checkpoint``; return
     whether one existed.
 
@@ -21,6 +30,23 @@ def resume_checkpoint(checkpoint, manager, checkpoint_dir, run):
     from ``run``, each difference named), checkpoint files without run.json, run.json
     without a readable checkpoint, and a checkpoint that cannot be restored. Used by
     ``fit_rsm`` and ``DLGM.fit``.
+
+    Examples:
+        >>> import tempfile, tensorflow as tf
+        >>> folder = tempfile.mkdtemp()
+        >>> x = tf.Variable(1.0)
+        >>> checkpoint = tf.train.Checkpoint(x=x)
+        >>> manager = tf.train.CheckpointManager(checkpoint, folder, max_to_keep=1)
+        >>> resume_checkpoint(checkpoint, manager, folder, {"rate": 0.1})  # none yet
+        False
+        >>> save_checkpoint(manager, folder, {"rate": 0.1}, 1)  # x = 1 saved
+        >>> _ = x.assign(5.0)
+        >>> resume_checkpoint(checkpoint, manager, folder, {"rate": 0.1}), float(x)
+        (True, 1.0)
+        >>> resume_checkpoint(checkpoint, manager, folder, {"rate": 0.2})
+        Traceback (most recent call last):
+        ...
+        ValueError: checkpoint_dir ... of another run (rate: saved 0.1, now 0.2); ...
     """
     run_file = os.path.join(checkpoint_dir, "run.json")
     if not os.path.exists(run_file):
@@ -64,10 +90,27 @@ def resume_checkpoint(checkpoint, manager, checkpoint_dir, run):
     return True
 
 
-def save_checkpoint(manager, checkpoint_dir, run, number):
+def save_checkpoint(
+    manager: "tf.train.CheckpointManager",
+    checkpoint_dir: str | os.PathLike,
+    run: dict,
+    number: int,
+) -> None:
     """Save checkpoint ``number`` with ``manager``, writing ``run`` to run.json first if
     it is not there yet, so that checkpoint files never lie in ``checkpoint_dir``
-    without it."""
+    without it.
+
+    Examples:
+        >>> import json, pathlib, tempfile, tensorflow as tf
+        >>> folder = pathlib.Path(tempfile.mkdtemp())
+        >>> checkpoint = tf.train.Checkpoint(x=tf.Variable(1.0))
+        >>> manager = tf.train.CheckpointManager(checkpoint, folder, max_to_keep=1)
+        >>> save_checkpoint(manager, folder, {"rate": 0.1}, 3)
+        >>> json.loads((folder / "run.json").read_text())
+        {'rate': 0.1}
+        >>> pathlib.Path(manager.latest_checkpoint).name
+        'ckpt-3'
+    """
     os.makedirs(checkpoint_dir, exist_ok=True)
     run_file = os.path.join(checkpoint_dir, "run.json")
     if not os.path.exists(run_file):

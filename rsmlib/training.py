@@ -14,6 +14,8 @@ import json
 import math
 import numbers
 import os
+from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import numpy as np
 import tensorflow as tf
@@ -24,10 +26,20 @@ from rsmlib.rsm import RSM
 from rsmlib.validation import check_counts
 from rsmlib.sampling import as_seed
 
+if TYPE_CHECKING:  # Keras is imported on first use (it takes seconds)
+    import keras
 
-def cd_schedule(cd_steps, epochs):
+
+def cd_schedule(cd_steps: int | tuple[int, int], epochs: int) -> list[int]:
     """Gibbs steps per epoch: an int (constant), or (k_start, k_end) ramped linearly
-    over epochs."""
+    over epochs.
+
+    Examples:
+        >>> cd_schedule(1, 3)
+        [1, 1, 1]
+        >>> cd_schedule((1, 5), 5)  # the paper raises k from 1 to 5
+        [1, 2, 3, 4, 5]
+    """
     if isinstance(cd_steps, (int, np.integer)) and not isinstance(cd_steps, bool):
         if cd_steps < 1:
             raise ValueError(f"cd_steps must be >= 1; got {cd_steps}")
@@ -49,14 +61,24 @@ def cd_schedule(cd_steps, epochs):
     )
 
 
-def reconstruction_error(v_data, v_model):
-    """Mean over documents of Σ_k (v_k − v'_k)² / D: squared count error per word; a
-    scalar."""
+def reconstruction_error(v_data: tf.Tensor, v_model: tf.Tensor) -> tf.Tensor:
+    r"""Mean over documents of $\sum_k (v_k - v'_k)^2 / D$: squared count error per
+    word; a scalar.
+
+    Examples:
+        >>> v = tf.constant([[2.0, 0.0], [1.0, 1.0]])
+        >>> float(reconstruction_error(v, tf.constant([[1.0, 1.0], [1.0, 1.0]])))
+        0.5
+    """
     D = tf.reduce_sum(v_data, axis=-1)
     return tf.reduce_mean(tf.reduce_sum(tf.square(v_data - v_model), axis=-1) / D)
 
 
-def keras_optimizer(optimizer, learning_rate, momentum=0.9):
+def keras_optimizer(
+    optimizer: "str | keras.optimizers.Optimizer",
+    learning_rate: float | None,
+    momentum: float = 0.9,
+) -> "keras.optimizers.Optimizer":
     """The Keras optimizer that ``fit_rsm``'s ``optimizer`` names, at ``learning_rate``.
 
     "momentum": ``keras.optimizers.SGD(learning_rate, momentum)``, the update
@@ -64,7 +86,13 @@ def keras_optimizer(optimizer, learning_rate, momentum=0.9):
     ``keras.optimizers.Adam`` with ε = 1e-8 that rounds as fit_rsm always has. A
     ``keras.optimizers.Optimizer`` object is copied from its config (at
     ``learning_rate`` if one is given).
-    Example: ``keras_optimizer("adam", 0.01).get_config()["epsilon"] == 1e-8``.
+
+    Examples:
+        >>> sgd = keras_optimizer("momentum", 0.01, momentum=0.5)
+        >>> type(sgd).__name__, float(sgd.get_config()["momentum"])
+        ('SGD', 0.5)
+        >>> keras_optimizer("adam", 0.01).get_config()["epsilon"]
+        1e-08
     """
     import keras
 
@@ -78,7 +106,12 @@ def keras_optimizer(optimizer, learning_rate, momentum=0.9):
     return adam(float(learning_rate))
 
 
-def adam(learning_rate, beta_1=0.9, beta_2=0.999, epsilon=1e-8):
+def adam(
+    learning_rate: float,
+    beta_1: float = 0.9,
+    beta_2: float = 0.999,
+    epsilon: float = 1e-8,
+) -> "keras.optimizers.Adam":
     """Adam (Kingma & Ba 2015): a ``keras.optimizers.Adam`` that rounds as fit_rsm's
     did.
 
@@ -89,8 +122,13 @@ def adam(learning_rate, beta_1=0.9, beta_2=0.999, epsilon=1e-8):
     last-bit difference flips a sampled word sooner or later, and over Chapter 3's 40
     epochs the runs part (scripts/results/fit_rsm_keras.json). This subclass keeps the
     chapters' numbers; it is a Keras optimizer in every other respect (state, config,
-    checkpoints). Example: ``fit_rsm(model, docs, optimizer=adam(0.01), epochs=2,
-    seed=0)``.
+    checkpoints); pass it as ``fit_rsm(..., optimizer=adam(0.01))``.
+
+    Examples:
+        >>> import keras
+        >>> opt = adam(0.01)
+        >>> isinstance(opt, keras.optimizers.Adam), opt.get_config()["epsilon"]
+        (True, 1e-08)
     """
     return _adam_class()(learning_rate, beta_1=beta_1, beta_2=beta_2, epsilon=epsilon)
 
@@ -324,23 +362,23 @@ def _trainer_for(model, docs, *arguments):
 
 
 def fit_rsm(
-    model,
-    docs,
+    model: RSM,
+    docs: np.ndarray | tf.Tensor,
     *,
-    epochs,
-    batch_size=100,
-    cd_steps=1,
-    learning_rate=None,
-    seed,
-    persistent=False,
-    progress=True,
-    checkpoint_dir=None,
-    optimizer="momentum",
-    momentum=0.9,
-    hidden_bias_rate=None,
-    weight_decay=0.0,
-    callback=None,
-):
+    epochs: int,
+    batch_size: int = 100,
+    cd_steps: int | tuple[int, int] = 1,
+    learning_rate: float | None = None,
+    seed: int | tf.Tensor,
+    persistent: bool = False,
+    progress: bool = True,
+    checkpoint_dir: str | os.PathLike | None = None,
+    optimizer: "str | keras.optimizers.Optimizer" = "momentum",
+    momentum: float = 0.9,
+    hidden_bias_rate: float | None = None,
+    weight_decay: float = 0.0,
+    callback: Callable[[int, RSM], dict | None] | None = None,
+) -> dict[str, list]:
     """Train ``model`` (an RSM) on ``docs`` (N, K) counts by CD-k or persistent CD.
 
     Each epoch visits the documents in a seeded random order in batches of
@@ -360,8 +398,6 @@ def fit_rsm(
     cost"), so every step moves W by −rate·(∇_W loss + λ W); the biases are not decayed.
     A model whose ``hidden_bias`` attribute is False (``RSM(..., hidden_bias=False)``,
     b_h a non-trainable zero) keeps b_h at zero: only W and b_v are updated.
-    Example: ``fit_rsm(model, train, epochs=40, learning_rate=0.01, seed=0,
-    weight_decay=1e-4)``.
 
     With ``checkpoint_dir``, the full state (parameters, optimiser moments, persistent
     chains, epoch) is saved after every epoch, and a later call with the same directory
@@ -374,6 +410,15 @@ def fit_rsm(
 
     Returns the history: {"epoch": [...], "cd_steps": [...], "reconstruction_error":
     [...], ...}.
+    
+    Examples:
+        >>> docs = np.random.default_rng(0).poisson(0.5, size=(40, 30))
+        >>> docs[:, 0] += 1  # no empty document
+        >>> model = RSM(30, 5, seed=0)
+        >>> history = fit_rsm(model, docs, epochs=2, batch_size=20, learning_rate=0.01,
+        ...                   seed=0, progress=False)
+        >>> history["epoch"], history["cd_steps"], len(history["reconstruction_error"])
+        ([1, 2], [1, 1], 2)
     """
     if not isinstance(model, RSM):
         raise TypeError(f"model must be an RSM; got {type(model).__name__}")
