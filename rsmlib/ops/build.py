@@ -8,6 +8,11 @@ TensorFlow (``tf.sysconfig.get_compile_flags()``, ``get_link_flags()``) and load
 ``rsmlib.counts_op`` with ``tf.load_op_library``. Without it rsmlib still works:
 ``multinomial_counts`` falls back to TensorFlow's own ops, which give the same counts more
 slowly. `make test` runs this script and stops if the build fails, so CI tests the op.
+
+A wheel or sdist of rsmlib carries this script and the C++ source, never a built library
+(pyproject.toml excludes it: it is built for one TensorFlow, and the wheel is
+py3-none-any). After ``pip install``, run ``python -m rsmlib.ops.build`` once in that
+environment to build the op for its TensorFlow; without it, the one notice says so.
 """
 import argparse
 import os
