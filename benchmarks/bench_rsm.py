@@ -199,7 +199,8 @@ def step_breakdown(docs, repeats=30):
 
     logits = model.visible_logits(h)
     weights = tf.exp(logits - tf.reduce_max(logits, axis=-1, keepdims=True))
-    uniforms = tf.random.stateless_uniform([BATCH, int(tf.reduce_max(D))], seed, tf.float64)
+    uniforms = tf.random.stateless_uniform([BATCH, int(tf.reduce_max(D))], seed,
+                                           dtype=tf.float64)
     pieces = {"h ~ p(h|v)  (one product)": lambda: model.sample_hidden(v, seed),
               "v ~ p(v|h)  (one product + sampling)": lambda: model.sample_visible(h, D, seed),
               "  of which the logits b_v + W h": lambda: model.visible_logits(h),
