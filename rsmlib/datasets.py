@@ -113,7 +113,7 @@ def load_20newsgroups(
     *,
     vocab_size: int = 2000,
     subset: str = "train",
-) -> Corpus:
+) -> "Corpus":  # defined in Chapter 2's cell of rsmlib.datasets
     """20 Newsgroups as word counts over the ``vocab_size`` most frequent words (the
     paper's setup).
 
