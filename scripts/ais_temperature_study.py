@@ -19,13 +19,14 @@ records for each model (one entry of ``models``) in a small JSON file:
 
 One run writes the whole file, with its provenance: the command and its arguments, the git
 commit of the checkout (and whether rsmlib/ or this script differed from it), TensorFlow's
-version and thread settings, the machine, the seconds each part took, and a SHA-256 of the trained
-parameters of each model (W, b_v, b_h as float32 bytes, ``parameter_sha256``), which Chapter 3
-compares with its own three RSM-16s. Every random step takes the seed recorded in the file; the
-same seeds give the same file on the same kind of machine, but training is not bit-reproducible
-across CPUs (a CPU with other vector instructions rounds the products differently, and 40 epochs
-of training amplify that into a different model), so on another machine rerun this script before
-Chapter 3. The file records the seconds of each part. Chapter 3 reads the file
+version and thread settings, the machine and its CPU's vector instructions, the seconds each
+part took, and a SHA-256 of the trained parameters of each model (W, b_v, b_h as float32 bytes,
+``parameter_sha256``), which Chapter 3 compares with its own three RSM-16s. Every random step
+takes the seed recorded in the file; the same seeds give the same file on the same kind of
+machine, but training is not bit-reproducible across CPUs (a CPU with other vector
+instructions rounds the products differently, and 40 epochs of training amplify that into a
+different model), so on another kind of machine rerun this script before Chapter 3. Chapter 3
+reads the file
 (scripts/results/ais_temperature_study.json) and asserts what it states.
 """
 import argparse
@@ -66,6 +67,21 @@ def parameter_sha256(model):
     for p in model.parameters:
         digest.update(np.ascontiguousarray(p.numpy(), np.float32).tobytes())
     return digest.hexdigest()
+
+
+def cpu_description():
+    """The CPU's model name and its vector-instruction flags (training depends on them)."""
+    try:
+        with open("/proc/cpuinfo") as f:
+            info = f.read()
+    except OSError:
+        return {"model_name": platform.processor(), "vector_flags": None}
+    name = next((line.split(":", 1)[1].strip() for line in info.splitlines()
+                 if line.startswith("model name")), None)
+    flags = next((line.split(":", 1)[1].split() for line in info.splitlines()
+                  if line.startswith("flags")), [])
+    return {"model_name": name,
+            "vector_flags": sorted(f for f in flags if f.startswith(("avx", "fma", "amx")))}
 
 
 def git_state():
@@ -146,6 +162,7 @@ def main():
     result = {"command": "python " + " ".join(sys.argv), "args": vars(args), **git_state(),
               "tensorflow": tf.__version__, "numpy": np.__version__,
               "machine": f"{platform.machine()}, {os.cpu_count()} CPUs",
+              "cpu": cpu_description(),
               "intra_op_threads": tf.config.threading.get_intra_op_parallelism_threads(),
               "inter_op_threads": tf.config.threading.get_inter_op_parallelism_threads(),
               "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
