@@ -259,15 +259,15 @@ class _Trainer(tf.Module):
     def make_epoch(self, k, batch_size):
         """A tf.function for one epoch of CD-k (or PCD-k) updates on ``docs`` in the
         order ``order``: batch b is order[b·batch_size : (b+1)·batch_size] with the seed
-        (epoch_seed, b). Returns the batches' reconstruction errors (B,) and whether the
-        parameters are still finite."""
+        (epoch_seed[0], b + epoch_seed[1]·2^32). Returns the batches' reconstruction
+        errors (B,) and whether the parameters are still finite."""
         from rsmlib.keras import cd_step
 
         dtype = self.model.W.dtype
         signature = [
             tf.TensorSpec([None, self.model.vocab_size], dtype),
             tf.TensorSpec([None], tf.int32),
-            tf.TensorSpec([], tf.int64),
+            tf.TensorSpec([2], tf.int64),
         ]
 
         def update(v_data, index, seed):
@@ -300,7 +300,10 @@ class _Trainer(tf.Module):
             errors = tf.TensorArray(dtype, size=batches)
             for b in tf.range(batches):
                 index = order[b * batch_size : tf.minimum((b + 1) * batch_size, n)]
-                seed = tf.stack([epoch_seed, tf.cast(b, tf.int64)])
+                # seed[0] of a pair seed shifts the batch index: (E, b) for an int seed
+                seed = tf.stack(
+                    [epoch_seed[0], tf.cast(b, tf.int64) + epoch_seed[1] * 2**32]
+                )
                 errors = errors.write(b, update(tf.gather(docs, index), index, seed))
             finite = tf.reduce_all(
                 [tf.reduce_all(tf.math.is_finite(p)) for p in self.model.parameters]
@@ -548,9 +551,12 @@ def fit_rsm(
         ).permutation(n)
         if (k, batch_size) not in epoch_functions:  # traced once per model
             epoch_functions[k, batch_size] = trainer.make_epoch(k, int(batch_size))
-        # batch b of the epoch draws with the seed (seed[1]·1,000,003 + epoch, b)
+        # batch b of the epoch draws with the seed
+        # (seed[1]·1,000,003 + epoch, b + seed[0]·2^32)
         errors, finite = epoch_functions[k, batch_size](
-            docs, tf.constant(order, tf.int32), base_seed[1] * 1_000_003 + epoch
+            docs,
+            tf.constant(order, tf.int32),
+            tf.stack([base_seed[1] * 1_000_003 + epoch, base_seed[0]]),
         )
         if not finite:
             raise FloatingPointError(

@@ -198,7 +198,8 @@ def fit_rsm(model, docs, *, epochs, batch_size=100, cd_steps=1, learning_rate, s
         errors = []
         for b, start in enumerate(range(0, n, batch_size)):
             index = tf.constant(order[start:start + batch_size], tf.int32)
-            step_seed = tf.stack([base_seed[1] * 1_000_003 + epoch, tf.constant(b, tf.int64)])
+            step_seed = tf.stack([base_seed[1] * 1_000_003 + epoch,
+                                  tf.constant(b, tf.int64) + base_seed[0] * 2**32])
             if k not in steps:
                 steps[k] = trainer.make_step(k)
             errors.append(float(steps[k](tf.gather(docs, index), index, step_seed)))

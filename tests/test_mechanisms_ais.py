@@ -10,9 +10,10 @@ import itertools
 import numpy as np
 import pytest
 import tensorflow as tf
+from scipy import stats
 
 from rsmlib import RSM, ais_log_partition, binary_states
-from rsmlib.ais import (_ais_runs, ais_log_partition_by_length,
+from rsmlib.ais import (_ais_runs, _length_runs, ais_log_partition_by_length,
                               temperature_path_hidden_log_probs)
 
 NUM_RUNS = 20_000
@@ -110,6 +111,56 @@ def test_length_ais_at_d_equal_one_is_the_uniform_average_of_exp_a():
     model = length_model()
     log_z, stderr = ais_log_partition_by_length(model, 1, num_runs=NUM_RUNS, seed=7)
     assert abs(log_z - float(model.log_partition_exact(1))) < 4 * stderr + 1e-3
+
+
+def one_sweep_kernel(model, d):
+    """The exact Gibbs sweep of length-annealed AIS at d words: T[h, h'] = Σ_v p(v | h, d)
+    p(h' | v, d), over the (2^F, 2^F) hidden states in binary order."""
+    W, b_v, b_h = (p.numpy() for p in model.parameters)
+    states = np.asarray(binary_states(model.num_hidden), float)
+    T = np.zeros((len(states), len(states)))
+    for v in itertools.product(range(d + 1), repeat=model.vocab_size):
+        if sum(v) != d:
+            continue
+        v = np.array(v, float)
+        p_h = 1 / (1 + np.exp(-(d * b_h + v @ W)))  # (F,)
+        p_h_given_v = np.prod(np.where(states == 1, p_h, 1 - p_h), axis=1)  # (2^F,)
+        for i, h in enumerate(states):
+            logits = b_v + W @ h
+            p_v = np.exp(logits - logits.max())
+            T[i] += stats.multinomial.pmf(v, d, p_v / p_v.sum()) * p_h_given_v
+    return T
+
+
+def test_length_ais_chains_move_by_k_exact_sweeps_per_length():
+    # a run's log-weight grows by a(h) of its hidden state after each length, and a(h) takes
+    # 4 distinct values here, so the log-weights reveal the chains' states h_d. Started
+    # uniform, h_d is distributed as μ_d = μ_{d-1} T_d^k, T_d the exact sweep at d words.
+    # Sweeps that draw their words from the h the first sweep started from (k sweeps acting
+    # as one: still unbiased, only slower to mix) give μ_{d-1} T_d instead, rejected here
+    # at p < 1e-100
+    model = RSM(3, 2, seed=3, init_scale=4.0, dtype=tf.float64)
+    k, max_d, runs = 3, 4, 20_000
+    seeds = tf.reshape(tf.random.experimental.stateless_split([0, 7], (max_d + 1) * 2 * k),
+                       [max_d + 1, 2 * k, 2])
+    params = [tf.cast(p, tf.float32) for p in model.parameters]
+    log_w = _length_runs(*params, tf.constant(max_d), tf.constant(k), tf.constant(runs),
+                         seeds).numpy()
+    increments = np.diff(log_w, axis=0)  # (max_d, runs): a(h_0), ..., a(h_{max_d - 1})
+    h = tf.cast(binary_states(2), tf.float32)
+    W, b_v, b_h = params
+    a = (tf.linalg.matvec(h, b_h)
+         + tf.reduce_logsumexp(b_v + tf.matmul(h, W, transpose_b=True), axis=-1)).numpy()
+    assert np.min(np.abs(a[:, None] - a[None, :]) + 10 * np.eye(4)) > 0.1
+    distance = np.abs(increments[..., None] - a)  # (max_d, runs, 4)
+    assert np.all(distance.min(axis=-1) < 1e-5)
+    state = distance.argmin(axis=-1)
+    mu = np.full(4, 0.25)
+    for d in range(1, max_d):
+        mu = mu @ np.linalg.matrix_power(one_sweep_kernel(model, d), k)
+        observed = np.bincount(state[d], minlength=4)
+        p_value = stats.chisquare(observed, runs * mu).pvalue
+        assert p_value > 1e-3, (d, observed, np.round(runs * mu))
 
 
 # --- the enumerations ---------------------------------------------------------------------

@@ -127,6 +127,52 @@ def test_identical_documents_in_different_batches_get_different_negatives(tmp_pa
     assert np.minimum(chains[0], chains[1]).sum() < 30, np.minimum(chains[0], chains[1]).sum()
 
 
+def test_both_halves_of_a_pair_seed_reach_the_negatives():
+    # one document, one batch: the data order is the same for every seed, so only the
+    # negatives' seeds can tell seeds (1, 5) and (2, 5) apart; they must differ, since
+    # "everything random derives from seed" (a batch seed built from seed[1] alone makes
+    # the two runs identical)
+    docs = DOCS[:1]
+    runs = []
+    for seed in ([1, 5], [2, 5], [1, 5]):
+        model = small_model()
+        fit_rsm(model, docs, epochs=2, batch_size=1, learning_rate=0.1,
+                seed=tf.constant(seed, tf.int64), progress=False)
+        runs.append(model.W.numpy())
+    np.testing.assert_array_equal(runs[0], runs[2])
+    assert np.abs(runs[0] - runs[1]).max() > 1e-6
+
+
+def test_the_data_order_of_each_epoch_depends_on_the_whole_pair_seed(monkeypatch):
+    # the one test here that looks inside fit_rsm: the order is seen only through the
+    # trajectory, which the negatives' seeds change anyway, so record the order that each
+    # traced epoch receives. Seeds (1, 5) and (2, 5) must shuffle differently (an order
+    # seeded without seed[0] is the same for both), and each order is a permutation
+    from rsmlib import training
+
+    original = training._Trainer.make_epoch
+    orders = {}
+
+    def recording(self, k, batch_size):
+        epoch_function = original(self, k, batch_size)
+
+        def epoch(docs, order, epoch_seed):
+            orders[current].append(order.numpy().tolist())
+            return epoch_function(docs, order, epoch_seed)
+
+        return epoch
+
+    monkeypatch.setattr(training._Trainer, "make_epoch", recording)
+    docs = np.tile(DOCS, (4, 1))  # 24 documents
+    for current in ((1, 5), (2, 5)):
+        orders[current] = []
+        fit_rsm(small_model(), docs, epochs=3, batch_size=8, learning_rate=0.05,
+                seed=tf.constant(current, tf.int64), progress=False)
+    for run in orders.values():
+        assert len(run) == 3 and all(sorted(o) == list(range(24)) for o in run)
+    assert all(a != b for a, b in zip(orders[1, 5], orders[2, 5]))
+
+
 # --- the CD-k ramp --------------------------------------------------------------------------
 
 @pytest.mark.parametrize("k, epochs, expected", [

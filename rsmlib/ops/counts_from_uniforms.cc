@@ -106,8 +106,8 @@ class CountsFromUniformsOp : public OpKernel {
           // the first k with c_k > u * total, or K - 1: std::upper_bound's answer
           // (that of tf.searchsorted), by a branchless binary search. `base` only
           // moves right past elements with !(target < c), as upper_bound does, so
-          // ties and a NaN target (k = K) come out the same; without the
-          // unpredictable branch it takes half the time.
+          // ties and a NaN target (k = K) come out the same. No branch depends on
+          // the uniform (benchmarks/RESULTS.md times it against the branching search).
           const double target = u[n * M + j] * total;
           const double* base = cdf.data();
           int64_t len = K;
