@@ -82,6 +82,10 @@ def copy_tree(work):
         if source.is_file():
             target.parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(source, target)
+    # the compiled sampler op is a build output (git-ignored) that the tests expect
+    op = ROOT / "rsmlib" / "ops" / "_counts_from_uniforms.so"
+    if op.is_file():
+        shutil.copy2(op, work / "rsmlib" / "ops" / op.name)
     venv = work / ".venv"
     if not venv.exists():
         venv.symlink_to((ROOT / ".venv").resolve())
