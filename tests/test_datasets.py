@@ -51,3 +51,18 @@ def test_20newsgroups_loader_on_a_local_fixture(tmp_path):
         load_20newsgroups(tmp_path / "missing")
     with pytest.raises(ValueError, match="subset must be"):
         load_20newsgroups(tmp_path, subset="valid")
+
+
+@pytest.mark.parametrize("cut", [(slice(1, None), slice(None)), (slice(None), slice(1, None))])
+def test_load_reuters_refuses_counts_that_do_not_match_its_titles_and_vocabulary(
+        monkeypatch, cut):
+    # a broken copy of lda's data, one document or one word short, is refused by name,
+    # not returned with rows or columns that no longer match the titles or the vocabulary
+    import lda.datasets
+
+    from rsmlib import load_reuters
+
+    full = lda.datasets.load_reuters()
+    monkeypatch.setattr(lda.datasets, "load_reuters", lambda: full[cut])
+    with pytest.raises(ValueError, match="Reuters counts must have shape"):
+        load_reuters()

@@ -49,6 +49,17 @@ def test_ais_with_several_temperatures_is_unbiased_for_every_length():
     assert np.all(np.abs(log_z - exact) < 4 * stderr + 0.01), (log_z - exact, stderr)
 
 
+def test_a_two_point_schedule_is_plain_importance_sampling_from_the_base_model():
+    # betas (0, 1), the shortest schedule the docstring allows: no transition, one weight
+    # f_1(v) / f_0(v) per draw from p_A, an unbiased estimate of Z_B / Z_A
+    model, b_a = far_model()
+    exact = float(model.log_partition_exact(2))
+    log_z, stderr = ais_log_partition(model, 2, num_runs=NUM_RUNS, betas=[0, 1], seed=4,
+                                      base_log_probs=b_a)
+    assert stderr < 0.05
+    assert abs(log_z - exact) < 4 * stderr + 0.01, (log_z - exact, stderr)
+
+
 def test_ais_log_weights_are_float64():
     model, b_a = far_model()
     params = [tf.cast(p, tf.float32) for p in (*model.parameters, tf.constant(b_a))]

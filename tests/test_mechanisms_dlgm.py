@@ -81,6 +81,28 @@ def test_the_elbos_kl_term_equals_a_monte_carlo_estimate():
     assert np.all(4.5 * se < 0.5 * kl)
 
 
+def test_impute_gives_every_step_its_own_noise_seed(monkeypatch):
+    # impute splits its seed into 2·steps + 1: the start, then per step t the noise ξ
+    # (2t + 1) and the pixel draws (2t + 2). Record the noise seeds: step t must use
+    # split t·2 + 1, never a split that another draw uses (e.g. 3 - t reuses the start's
+    # and the pixel draws' seeds from the second step on)
+    from rsmlib.sampling import split_seed
+
+    model = two_unit_model(D=8)
+    v = binary((5, 8), 6)
+    mask = np.ones_like(v)
+    mask[:, 4:] = 0
+    seen, noise = [], model.noise
+
+    def recording(n, seed):
+        seen.append(np.asarray(seed).tolist())
+        return noise(n, seed)
+
+    monkeypatch.setattr(model, "noise", recording)
+    model.impute(v, mask, steps=4, seed=7)
+    assert seen == split_seed(7, 9).numpy()[1::2].tolist()
+
+
 def test_impute_keeps_observed_pixels_ignores_masked_values_and_conditions_on_the_rest():
     model = two_unit_model(D=8)
     v = binary((5, 8), 6)
