@@ -24,7 +24,9 @@ What is timed, in --rounds interleaved rounds (median over rounds reported):
 * fit_rsm, short call: a 5-epoch call on the first 300 documents of a new model, tracing
   included, and a second 5-epoch call on the same model (its traced epoch reused).
 * rsmlib.keras, steady state: ``model.fit`` of a model that is one ``RSMLayer`` (k = 1) with
-  ``keras.optimizers.SGD(momentum=0.9)``, timed the same way (a Keras callback per epoch).
+  ``keras.optimizers.SGD(momentum=0.9)``, timed the same way (a Keras callback per epoch):
+  fed the NumPy array, the same with ``steps_per_execution=4``, and fed
+  ``DocumentBatches.dataset()``.
 * NumPy: the baseline with the BLAS library's default threads and with one thread (the faster
   is the baseline of the ratios), on all 395 documents and on the short call's 300.
 
@@ -112,7 +114,7 @@ def time_per_step(docs, epochs, seed):
         order = np.random.default_rng([seed, epoch]).permutation(n).astype(np.int32)
         for b in range(0, n, BATCH):
             errors, finite = step(data, tf.constant(order[b:b + BATCH]),
-                                  tf.constant(1_000 * epoch + b // BATCH, tf.int64))
+                                  tf.constant([1_000 * epoch + b // BATCH, 0], tf.int64))
         return bool(finite)
 
     one_epoch(0)
@@ -135,12 +137,14 @@ def time_short_calls(docs, epochs, seed):
     return seconds
 
 
-def time_keras(docs, epochs, seed, steps_per_execution=1):
+def time_keras(docs, epochs, seed, steps_per_execution=1, dataset=False):
     """Seconds of one Keras fit of an RSMLayer model: (first epoch; mean of the later epochs).
 
-    ``steps_per_execution``: batches Keras runs in one call of its traced train function."""
+    ``steps_per_execution``: batches Keras runs in one call of its traced train function;
+    ``dataset``: feed ``DocumentBatches(docs, BATCH, seed).dataset()`` (tf.data, batches
+    gathered in the graph) instead of the NumPy array."""
     import keras
-    from rsmlib.keras import RSMLayer
+    from rsmlib.keras import DocumentBatches, RSMLayer
 
     inputs = keras.Input((docs.shape[1],))
     model = keras.Model(inputs, RSMLayer(F, k=1, seed=seed, init_scale=0.01)(inputs))
@@ -149,7 +153,12 @@ def time_keras(docs, epochs, seed, steps_per_execution=1):
     ends = []
     timer = keras.callbacks.LambdaCallback(on_epoch_end=lambda epoch, logs: ends.append(time.perf_counter()))
     start = time.perf_counter()
-    model.fit(docs, batch_size=BATCH, epochs=epochs, callbacks=[timer], verbose=0)
+    if dataset:
+        batches = DocumentBatches(docs, BATCH, seed=seed)
+        model.fit(batches.dataset(), steps_per_epoch=len(batches), epochs=epochs,
+                  shuffle=False, callbacks=[batches.epoch_callback, timer], verbose=0)
+    else:
+        model.fit(docs, batch_size=BATCH, epochs=epochs, callbacks=[timer], verbose=0)
     return ends[0] - start, (ends[-1] - ends[0]) / (epochs - 1)
 
 
@@ -258,9 +267,10 @@ def main():
     # TensorFlow's first function): a call on a model of its own
     time_fit(docs[:2 * BATCH], 2, seed=99)
     time_keras(docs[:2 * BATCH], 2, seed=99)
+    time_keras(docs[:2 * BATCH], 2, seed=99, dataset=True)
 
     fit_rates, tf_ops_rates, keras_rates, np_rates, np1_rates, one_off = [], [], [], [], [], []
-    keras_spe_rates, per_step_rates = [], []
+    keras_spe_rates, keras_ds_rates, per_step_rates = [], [], []
     short_first, short_again, np_short = [], [], []
     for r in range(args.rounds):
         first, steady = time_fit(docs, 1 + args.epochs, seed=r)
@@ -272,6 +282,7 @@ def main():
         # all of an epoch's 4 batches in one call of Keras's traced train function
         keras_spe_rates.append(
             n / time_keras(docs, 1 + args.epochs, seed=r, steps_per_execution=4)[1])
+        keras_ds_rates.append(n / time_keras(docs, 1 + args.epochs, seed=r, dataset=True)[1])
         first_call, second_call = time_short_calls(short, 5, seed=10 + r)
         short_first.append(first_call)
         short_again.append(second_call)
@@ -296,24 +307,28 @@ def main():
           f"per round: {', '.join(f'{x:.2f}' for x in paired_step)}")
     print(f"rsmlib.keras RSMLayer + model.fit CD-1:    {rate_keras:8.0f} documents/s "
           f"(rounds: {rounds_of(keras_rates)}); Keras / fit_rsm: {rate_keras / rate:.2f}")
+    rate_spe, rate_ds = np.median(keras_spe_rates), np.median(keras_ds_rates)
+    print(f"  the same, steps_per_execution=4:         {rate_spe:8.0f} documents/s "
+          f"(rounds: {rounds_of(keras_spe_rates)}); Keras / fit_rsm: {rate_spe / rate:.2f}")
+    print(f"  the same, DocumentBatches.dataset():     {rate_ds:8.0f} documents/s "
+          f"(rounds: {rounds_of(keras_ds_rates)}); Keras / fit_rsm: {rate_ds / rate:.2f}")
     print(f"NumPy baseline CD-1, BLAS default threads: {np.median(np_rates):8.0f} documents/s "
           f"(rounds: {rounds_of(np_rates)})")
     print(f"NumPy baseline CD-1, BLAS 1 thread:        {np.median(np1_rates):8.0f} documents/s "
           f"(rounds: {rounds_of(np1_rates)})")
-    rate_spe = np.median(keras_spe_rates)
-    print(f"  the same, steps_per_execution=4:         {rate_spe:8.0f} documents/s "
-          f"(rounds: {rounds_of(keras_spe_rates)}); Keras / fit_rsm: {rate_spe / rate:.2f}")
     # Paired: each round's fit_rsm rate over the faster NumPy of the same round, so that a
     # change of the machine's load between rounds does not enter the ratio.
     paired = [f / max(a, b) for f, a, b in zip(fit_rates, np_rates, np1_rates)]
     paired_keras = [k / f for k, f in zip(keras_rates, fit_rates)]
     paired_spe = [k / f for k, f in zip(keras_spe_rates, fit_rates)]
+    paired_ds = [k / f for k, f in zip(keras_ds_rates, fit_rates)]
     steady_ratio = rate / rate_np
     print(f"steady state, fit_rsm / faster NumPy: {steady_ratio:.2f}x (medians); per round "
           f"{', '.join(f'{x:.2f}' for x in paired)}, min {min(paired):.2f}x "
           f"(target 3x: {'reached' if min(paired) >= 3 else 'NOT reached'} in every round)")
     print(f"Keras / fit_rsm per round: {', '.join(f'{x:.2f}' for x in paired_keras)}; with "
-          f"steps_per_execution=4: {', '.join(f'{x:.2f}' for x in paired_spe)} "
+          f"steps_per_execution=4: {', '.join(f'{x:.2f}' for x in paired_spe)}; with "
+          f"DocumentBatches.dataset(): {', '.join(f'{x:.2f}' for x in paired_ds)} "
           f"(target: at least 0.90)")
     print(f"one-off cost of fit_rsm's first epoch on a new model (tracing it): "
           f"{np.median(one_off):.2f} s")

@@ -420,7 +420,8 @@ class DocumentBatches(keras.utils.PyDataset):
     sees the data in the order the uninterrupted run saw it. The j-th batch requested in
     an epoch is batch j of the epoch's permutation, whatever index Keras asks for
     (``fit`` shuffles the batch indices of a ``PyDataset`` with unseeded NumPy
-    randomness). ``docs`` may be NumPy, a tensor or scipy.sparse.
+    randomness). ``docs`` may be NumPy, a tensor or scipy.sparse. ``dataset()`` gives
+    the same batches as a ``tf.data.Dataset``, Keras's faster input path.
     """
 
     def __init__(self, docs, batch_size, seed, labels=None, **kwargs):
@@ -467,6 +468,47 @@ class DocumentBatches(keras.utils.PyDataset):
 
     def on_epoch_end(self):
         self.start_epoch(self.epoch + 1)
+
+    def dataset(self) -> tf.data.Dataset:
+        """The same batches as an endless ``tf.data.Dataset``, gathered in the graph
+        (no Python call per batch): the batches of epoch e, e + 1, ... in turn, e the
+        epoch last set by ``start_epoch`` when ``fit`` pulls the first batch (so the
+        ``epoch_callback`` of a resumed run sets it). Pass ``steps_per_epoch=len(self)``
+        (and ``shuffle=False``: the order is already the seeded one):
+
+            model.fit(batches.dataset(), steps_per_epoch=len(batches), epochs=10,
+                      shuffle=False, callbacks=[batches.epoch_callback])
+
+        Examples:
+            >>> batches = DocumentBatches(np.eye(5), 2, seed=0)
+            >>> first = [b.numpy() for b in batches.dataset().take(len(batches))]
+            >>> batches.start_epoch(0)
+            >>> all(np.array_equal(a, batches[j]) for j, a in enumerate(first))
+            True
+        """
+        import itertools
+
+        docs = tf.constant(self.docs)
+        labels = None if self.labels is None else tf.constant(self.labels)
+
+        def epochs():  # run when the first batch is pulled, not when this is called
+            return itertools.count(self.epoch)
+
+        def batches_of(epoch):
+            order = tf.numpy_function(
+                lambda e: self.order(int(e)).astype(np.int32), [epoch], tf.int32
+            )
+            index = tf.data.Dataset.from_tensor_slices(
+                tf.ensure_shape(order, [len(self.docs)])
+            ).batch(self.batch_size)
+            if labels is None:
+                return index.map(lambda i: tf.gather(docs, i))
+            return index.map(lambda i: (tf.gather(docs, i), tf.gather(labels, i)))
+
+        epoch_numbers = tf.data.Dataset.from_generator(
+            epochs, output_signature=tf.TensorSpec([], tf.int64)
+        )
+        return epoch_numbers.flat_map(batches_of).prefetch(2)
 
 
 class _EpochOf(keras.callbacks.Callback):

@@ -119,7 +119,11 @@ def resume(directory, epochs, stop=None, seed=5):
                                   run={"data_seed": seed, "documents": len(docs), "batch_size": 8})]
     if stop is not None:
         callbacks.append(Interrupt(stop))
-    model.fit(batches, epochs=epochs, callbacks=callbacks, verbose=0)
+    if os.environ.get("HELPER_INPUT") == "dataset":   # DocumentBatches.dataset(): tf.data
+        model.fit(batches.dataset(), steps_per_epoch=len(batches), epochs=epochs,
+                  shuffle=False, callbacks=callbacks, verbose=0)
+    else:
+        model.fit(batches, epochs=epochs, callbacks=callbacks, verbose=0)
     np.savez(os.path.join(directory, "weights.npz"), *[w.numpy() for w in model.weights])
 
 

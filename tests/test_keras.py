@@ -374,3 +374,24 @@ def test_tensorboard_logs_the_losses_of_the_layer_and_the_dlgm(data, tmp_path):
     np.testing.assert_allclose(logged["epoch_loss"], history.history["loss"], rtol=1e-6)
     validation = logged_scalars(tmp_path / "dlgm" / "validation")
     np.testing.assert_allclose(validation["epoch_loss"], history.history["val_loss"], rtol=1e-6)
+
+
+def test_the_dataset_serves_the_pydatasets_batches_epoch_after_epoch():
+    # DocumentBatches.dataset(): the batches of epochs e, e + 1, ... (labels included) as
+    # the PyDataset serves them, e read when the first batch is pulled, not when it is made
+    docs = np.random.default_rng(0).integers(0, 3, (37, 6)).astype(np.float32)
+    labels = np.arange(37)
+    batches = DocumentBatches(docs, 8, seed=3, labels=labels)
+    dataset = batches.dataset()
+    batches.start_epoch(2)   # after dataset() was called
+    served = [(x.numpy(), y.numpy()) for x, y in dataset.take(3 * len(batches))]
+    batches.start_epoch(2)
+    expected = []
+    for _ in range(3):
+        expected += [batches[j] for j in range(len(batches))]
+        batches.on_epoch_end()
+    assert [len(x) for x, _ in served[:5]] == [8, 8, 8, 8, 5]
+    for (x, y), (ex, ey) in zip(served, expected, strict=True):
+        np.testing.assert_array_equal(x, ex)
+        np.testing.assert_array_equal(y, ey)
+    assert not np.array_equal(served[0][1], served[5][1])   # epochs differ

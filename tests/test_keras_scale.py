@@ -16,8 +16,9 @@ import pytest
 HELPER = Path(__file__).with_name("keras_helper.py")
 
 
-def helper(*args):
-    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", CUDA_VISIBLE_DEVICES="")
+def helper(*args, data_input="pydataset"):
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", CUDA_VISIBLE_DEVICES="",
+               HELPER_INPUT=data_input)
     return subprocess.run([sys.executable, str(HELPER), *map(str, args)], capture_output=True,
                           text=True, env=env, cwd=HELPER.parent.parent)
 
@@ -40,16 +41,32 @@ def test_a_loss_counted_once_per_replica_is_detected(distributed):
     assert distributed["rsm_broken"] > 1e-2
 
 
-def test_backup_and_restore_in_a_fresh_process_is_exact(tmp_path):
+@pytest.mark.parametrize("data_input", ["pydataset", "dataset"])
+def test_backup_and_restore_in_a_fresh_process_is_exact(tmp_path, data_input):
+    # DocumentBatches fed to fit as a PyDataset, or as its tf.data dataset()
     straight, resumed = tmp_path / "straight", tmp_path / "resumed"
     straight.mkdir(), resumed.mkdir()
     for directory, args in ((straight, (4,)), (resumed, (4, 2)), (resumed, (4,))):
-        proc = helper("resume", directory, *args)
+        proc = helper("resume", directory, *args, data_input=data_input)
         assert proc.returncode == (3 if args == (4, 2) else 0), proc.stderr[-3000:]
         if args == (4, 2):
             assert not (resumed / "weights.npz").exists()      # it was interrupted
             assert (resumed / "backup" / "run.json").exists()
     a, b = np.load(straight / "weights.npz"), np.load(resumed / "weights.npz")
     assert len(a.files) == 5
+    for key in a.files:
+        np.testing.assert_array_equal(a[key], b[key])
+
+
+def test_the_dataset_feeds_fit_the_batches_the_pydataset_feeds(tmp_path):
+    # the same batches in the same order: the same weights after 3 epochs, bit for bit
+    runs = {}
+    for data_input in ("pydataset", "dataset"):
+        directory = tmp_path / data_input
+        directory.mkdir()
+        proc = helper("resume", directory, 3, data_input=data_input)
+        assert proc.returncode == 0, proc.stderr[-3000:]
+        runs[data_input] = np.load(directory / "weights.npz")
+    a, b = runs["pydataset"], runs["dataset"]
     for key in a.files:
         np.testing.assert_array_equal(a[key], b[key])
