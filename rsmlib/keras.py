@@ -13,6 +13,8 @@ share a batch.
 """
 import json
 import os
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import keras
 import numpy as np
@@ -23,13 +25,17 @@ from rsmlib.rsm import RSM
 from rsmlib.sampling import bernoulli, multinomial_counts, split_seed
 
 
-def shard_layout(n):
+def shard_layout(n: int | tf.Tensor) -> tuple[int | tf.Tensor, int]:
     """(offset, replicas) of this replica's n rows in the global batch; (0, 1) outside
     tf.distribute.
 
     Under a ``tf.distribute`` strategy each replica holds consecutive rows of the global
     batch; ``offset`` is the number of rows held by the replicas before it (an
     all-gather of the sizes).
+
+    Examples:
+        >>> shard_layout(tf.constant(5))  # outside a strategy: one replica holds all
+        (0, 1)
     """
     ctx = tf.distribute.get_replica_context()
     if ctx is None or ctx.num_replicas_in_sync == 1:
@@ -41,8 +47,13 @@ def shard_layout(n):
     )
 
 
-def global_max(x):
-    """max(x) over the whole global batch (an all-gather under tf.distribute)."""
+def global_max(x: tf.Tensor) -> tf.Tensor:
+    """max(x) over the whole global batch (an all-gather under tf.distribute).
+
+    Examples:
+        >>> int(global_max(tf.constant([3, 9, 4])))
+        9
+    """
     ctx = tf.distribute.get_replica_context()
     local = tf.reduce_max(x)
     if ctx is None or ctx.num_replicas_in_sync == 1:
@@ -50,7 +61,12 @@ def global_max(x):
     return tf.reduce_max(ctx.all_gather(local[None], axis=0))
 
 
-def rows_of_global_batch(sample, x, offset, filler):
+def rows_of_global_batch(
+    sample: Callable[[tf.Tensor], tf.Tensor],
+    x: tf.Tensor,
+    offset: int | tf.Tensor,
+    filler: tf.Tensor,
+) -> tf.Tensor:
     """``sample(x')[offset:]`` with x' = ``offset`` rows of ``filler`` above x, and one
     below.
 
@@ -59,6 +75,14 @@ def rows_of_global_batch(sample, x, offset, filler):
     replica's rows the numbers that a single device drawing the whole global batch gives
     them. Costs ``offset`` extra rows of random numbers (not of matrix products) on the
     replica.
+
+    Examples:
+        >>> probs = tf.fill([4, 3], 0.5)
+        >>> whole = bernoulli(probs, 3)  # one device draws all four rows
+        >>> draw = lambda p: bernoulli(p, 3)
+        >>> part = rows_of_global_batch(draw, probs[2:], 2, probs[0])
+        >>> bool(tf.reduce_all(part == whole[2:]))  # the replica holding rows 2 and 3
+        True
     """
     pad = lambda count: tf.repeat(filler[None], count, axis=0)
     return sample(tf.concat([pad(offset), x, pad(1)], axis=0))[
@@ -83,7 +107,13 @@ class _RSMAt(RSM):
         return tf.cast(v, self.W.dtype)
 
 
-def gibbs_negatives(rsm, v, k, seed, hidden_probs=None):
+def gibbs_negatives(
+    rsm: RSM,
+    v: tf.Tensor,
+    k: int,
+    seed: int | tf.Tensor,
+    hidden_probs: tf.Tensor | None = None,
+) -> tf.Tensor:
     """k steps V -> h -> V of block Gibbs sampling from counts v (N, K), keeping each
     D_n.
 
@@ -94,6 +124,15 @@ def gibbs_negatives(rsm, v, k, seed, hidden_probs=None):
     draws. Under a strategy the draws of each document do not depend on how a global
     batch is split over replicas (``rows_of_global_batch``). ``hidden_probs``: p(h | v)
     if already computed. Returns counts (N, K), without gradient.
+
+    Examples:
+        >>> model = RSM(6, 3, seed=0)
+        >>> v = tf.constant([[2.0, 0, 1, 0, 0, 0], [0, 0, 0, 1, 1, 1]])
+        >>> negatives = gibbs_negatives(model, v, 1, seed=5)
+        >>> negatives.numpy().sum(axis=1)  # each document keeps its length
+        array([3., 3.], dtype=float32)
+        >>> bool(tf.reduce_all(negatives == model.gibbs(v, 1, 5)))  # RSM.gibbs's draws
+        True
     """
     v = tf.stop_gradient(tf.cast(v, rsm.W.dtype))
     D = tf.cast(tf.round(tf.reduce_sum(v, axis=-1)), tf.int32)
@@ -134,7 +173,14 @@ def gibbs_negatives(rsm, v, k, seed, hidden_probs=None):
     return tf.stop_gradient(v)
 
 
-def cd_step(rsm, v, k, seed, start=None, hidden_probs=None):
+def cd_step(
+    rsm: RSM,
+    v: tf.Tensor,
+    k: int,
+    seed: int | tf.Tensor,
+    start: tf.Tensor | None = None,
+    hidden_probs: tf.Tensor | None = None,
+) -> tuple[tf.Tensor, tf.Tensor]:
     """One CD-k update's loss and negatives: the step of ``RSMLayer`` and ``fit_rsm``.
 
     The negatives are ``gibbs_negatives`` from ``start`` (default: the data v, CD-k;
@@ -142,7 +188,15 @@ def cd_step(rsm, v, k, seed, start=None, hidden_probs=None):
     rsm-cd-loss), whose gradient is minus the CD update. v, start (N, K);
     ``hidden_probs``: p(h | v), reused for the first step when the chains start at v.
     Returns (loss scalar, negatives (N, K)).
-    Example: ``loss, v_k = cd_step(model, v, 1, tf.constant([0, 1], tf.int64))``.
+
+    Examples:
+        >>> model = RSM(6, 3, seed=0)
+        >>> v = tf.constant([[2.0, 0, 1, 0, 0, 0], [0, 0, 0, 1, 1, 1]])
+        >>> loss, v_k = cd_step(model, v, 1, seed=5)
+        >>> loss.shape, v_k.shape
+        (TensorShape([]), TensorShape([2, 6]))
+        >>> bool(tf.reduce_all(v_k == gibbs_negatives(model, v, 1, seed=5)))
+        True
     """
     if start is None:
         negatives = gibbs_negatives(rsm, v, k, seed, hidden_probs)
@@ -190,15 +244,23 @@ class RSMLayer(keras.layers.Layer):
     dtypes). The cast does not change the gradients (its derivative is exact); pass
     ``loss_dtype="float64"`` to read the float64 loss itself from ``layer.losses``.
 
-    Example::
-
-        inputs = keras.Input((K,))
-        h = RSMLayer(50, k=1, seed=0)(inputs)
-        model = keras.Model(inputs, keras.layers.Dense(2, activation="softmax")(h))
-        model.compile(keras.optimizers.Adam(1e-3), "sparse_categorical_crossentropy")
-
     Under a trainable part below:
     ``h = RSMLayer(50, cd_gradient_to_input=False)(below(inputs))``.
+
+    Examples:
+        >>> docs = np.array([[2.0, 0, 1, 0], [0, 1, 1, 1]], np.float32)
+        >>> layer = RSMLayer(3, seed=0)
+        >>> layer(docs).shape  # p(h | V) for the layers above
+        TensorShape([2, 3])
+        >>> [w.name for w in layer.trainable_weights]
+        ['W', 'b_v', 'b_h']
+        >>> inputs = keras.Input((4,))
+        >>> h = RSMLayer(3, k=1, seed=0)(inputs)
+        >>> model = keras.Model(inputs, keras.layers.Dense(1, activation="sigmoid")(h))
+        >>> model.compile(keras.optimizers.Adam(1e-2), "binary_crossentropy")
+        >>> history = model.fit(docs, np.array([0.0, 1.0]), epochs=2, verbose=0)
+        >>> len(history.history["loss"]), len(model.trainable_weights)  # 3 + Dense's 2
+        (2, 5)
     """
 
     def __init__(
@@ -211,8 +273,8 @@ class RSMLayer(keras.layers.Layer):
         persistent_chains: int = 0,
         cd_gradient_to_input: bool = True,
         loss_dtype: "str | None" = None,
-        **kwargs,
-    ):
+        **kwargs: Any,
+    ) -> None:
         super().__init__(**kwargs)
         if not isinstance(cd_gradient_to_input, (bool, np.bool_)):
             raise TypeError(
@@ -253,7 +315,7 @@ class RSMLayer(keras.layers.Layer):
         self.init_scale, self.seed = float(init_scale), int(seed)
         self.seed_generator = keras.random.SeedGenerator(self.seed)
 
-    def build(self, input_shape):
+    def build(self, input_shape: tuple) -> None:
         K = input_shape[-1]
         if K is None:
             raise ValueError(
@@ -296,7 +358,7 @@ class RSMLayer(keras.layers.Layer):
         )
         return _RSMAt(W, tf.convert_to_tensor(self.b_v), b_h)
 
-    def adapt(self, docs):
+    def adapt(self, docs: np.ndarray | tf.Tensor) -> "RSMLayer":
         """Set b_v to the unigram log base rates log((Σ_n v_nk + 1) / (Σ_nk v_nk + K))
         of ``docs`` (N, K).
 
@@ -310,7 +372,12 @@ class RSMLayer(keras.layers.Layer):
         self.b_v.assign(np.log(totals / totals.sum()).astype(self.b_v.dtype))
         return self
 
-    def gibbs(self, v, seed, hidden_probs=None):
+    def gibbs(
+        self,
+        v: tf.Tensor,
+        seed: int | tf.Tensor,
+        hidden_probs: tf.Tensor | None = None,
+    ) -> tf.Tensor:
         """The negatives: ``self.k`` Gibbs steps from v (N, K) (``gibbs_negatives``).
 
         ``hidden_probs``: p(h | v) if already computed. Returns counts (N, K), no
@@ -318,7 +385,7 @@ class RSMLayer(keras.layers.Layer):
         """
         return gibbs_negatives(self.rsm, v, self.k, seed, hidden_probs)
 
-    def call(self, v, training=None):
+    def call(self, v: tf.Tensor, training: bool | None = None) -> tf.Tensor:
         v = _dense_input(v)
         rsm = self.rsm
         probs = rsm.hidden_probs(v)
@@ -357,23 +424,23 @@ class RSMLayer(keras.layers.Layer):
     def _in_loss_dtype(self, loss):
         return tf.cast(loss, self.loss_dtype or keras.backend.floatx())
 
-    def save_own_variables(self, store):
+    def save_own_variables(self, store: dict) -> None:
         """The weights, and the random state: a saved layer continues the same random
         numbers."""
         super().save_own_variables(store)
         store["seed_state"] = keras.ops.convert_to_numpy(self.seed_generator.state)
 
-    def load_own_variables(self, store):
+    def load_own_variables(self, store: dict) -> None:
         super().load_own_variables(
             {key: store[key] for key in store.keys() if key != "seed_state"}
         )
         if "seed_state" in store.keys():
             self.seed_generator.state.assign(store["seed_state"])
 
-    def compute_output_shape(self, input_shape):
+    def compute_output_shape(self, input_shape: tuple) -> tuple:
         return tuple(input_shape[:-1]) + (self.num_hidden,)
 
-    def get_config(self):
+    def get_config(self) -> dict:
         return {
             **super().get_config(),
             "num_hidden": self.num_hidden,
@@ -422,9 +489,23 @@ class DocumentBatches(keras.utils.PyDataset):
     (``fit`` shuffles the batch indices of a ``PyDataset`` with unseeded NumPy
     randomness). ``docs`` may be NumPy, a tensor or scipy.sparse. ``dataset()`` gives
     the same batches as a ``tf.data.Dataset``, Keras's faster input path.
+
+    Examples:
+        >>> batches = DocumentBatches(np.eye(5), 2, seed=0)
+        >>> len(batches), [len(batches[j]) for j in range(3)]
+        (3, [2, 2, 1])
+        >>> batches.order(0)  # epoch 0 visits the documents in this order
+        array([2, 4, 3, 0, 1])
     """
 
-    def __init__(self, docs, batch_size, seed, labels=None, **kwargs):
+    def __init__(
+        self,
+        docs: "np.ndarray | tf.Tensor",
+        batch_size: int,
+        seed: int,
+        labels: np.ndarray | None = None,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(**kwargs)
         self.docs = _dense_counts(docs, "docs").astype(np.float32)
         if (
@@ -443,7 +524,7 @@ class DocumentBatches(keras.utils.PyDataset):
         self.start_epoch(0)
         self.epoch_callback = _EpochOf(self)
 
-    def start_epoch(self, epoch):
+    def start_epoch(self, epoch: int) -> None:
         """Serve the batches of ``epoch`` from the first one on."""
         self.epoch, self.served = int(epoch), 0
         self._order = self.order(self.epoch)
@@ -451,7 +532,7 @@ class DocumentBatches(keras.utils.PyDataset):
     def __len__(self):
         return -(-len(self.docs) // self.batch_size)
 
-    def order(self, epoch):
+    def order(self, epoch: int) -> np.ndarray:
         """The permutation of the documents visited in ``epoch``."""
         return np.random.default_rng([self.seed, int(epoch)]).permutation(
             len(self.docs)
@@ -466,7 +547,7 @@ class DocumentBatches(keras.utils.PyDataset):
             else (self.docs[index], self.labels[index])
         )
 
-    def on_epoch_end(self):
+    def on_epoch_end(self) -> None:
         self.start_epoch(self.epoch + 1)
 
     def dataset(self) -> tf.data.Dataset:
@@ -530,13 +611,33 @@ class BackupAndRestore(keras.callbacks.BackupAndRestore):
     model's class, weight shapes and optimizer config; a later ``fit`` whose run differs
     raises a ValueError naming each difference before anything is restored or
     overwritten.
+
+    Examples:
+        >>> import tempfile
+        >>> docs = np.array([[2.0, 0, 1, 0], [0, 1, 1, 1]], np.float32)
+        >>> inputs = keras.Input((4,))
+        >>> model = keras.Model(inputs, RSMLayer(2, seed=0)(inputs))
+        >>> model.compile(keras.optimizers.SGD(0.01))
+        >>> backup_dir = tempfile.mkdtemp()
+        >>> run = {"data_seed": 0}
+        >>> backup = BackupAndRestore(backup_dir, run, delete_checkpoint=False)
+        >>> _ = model.fit(docs, epochs=1, callbacks=[backup], verbose=0)
+        >>> sorted(backup.describe())
+        ['data_seed', 'model', 'optimizer', 'weights']
+        >>> other = BackupAndRestore(backup_dir, {"data_seed": 1})
+        >>> model.fit(docs, epochs=1, callbacks=[other], verbose=0)
+        Traceback (most recent call last):
+        ...
+        ValueError: backup_dir ... another run (data_seed: saved 0, now 1); ...
     """
 
-    def __init__(self, backup_dir, run, **kwargs):
+    def __init__(
+        self, backup_dir: "str | os.PathLike", run: dict, **kwargs: Any
+    ) -> None:
         super().__init__(backup_dir, **kwargs)
         self.run = json.loads(json.dumps(run))
 
-    def describe(self):
+    def describe(self) -> dict:
         model = self.model
         return {
             "model": type(model).__name__,
@@ -547,7 +648,7 @@ class BackupAndRestore(keras.callbacks.BackupAndRestore):
             **self.run,
         }
 
-    def on_train_begin(self, logs=None):
+    def on_train_begin(self, logs: dict | None = None) -> None:
         path, run = os.path.join(self.backup_dir, "run.json"), self.describe()
         if os.path.exists(path):
             with open(path) as f:
@@ -623,20 +724,31 @@ class DLGMModel(keras.Model):
     default: the batch size, as ``DLGM.free_energy``). ``adapt(images)`` sets the
     decoder's output bias to the logit of the mean image, so that samples do not start
     with grey backgrounds.
+
+    Examples:
+        >>> images = (np.arange(24).reshape(4, 6) % 3 == 0).astype("float32")
+        >>> model = DLGMModel(6, (2,), hidden_size=4, seed=0).adapt(images)
+        >>> model.compile(keras.optimizers.Adam(1e-2))
+        >>> history = model.fit(images, batch_size=2, epochs=2, verbose=0)
+        >>> len(history.history["loss"]), model(images).shape  # μ_1 of each image
+        (2, TensorShape([4, 2]))
+        >>> log_p, standard_error = model.log_likelihood_is(images, 10, seed=0)
+        >>> log_p.shape, standard_error.shape
+        ((4,), (4,))
     """
 
     def __init__(
         self,
-        num_visible,
-        latent_sizes,
-        hidden_size=200,
-        covariance="rank_one",
-        kappa=1.0,
-        activation="tanh",
-        seed=0,
-        num_data=None,
-        **kwargs,
-    ):
+        num_visible: int,
+        latent_sizes: Sequence[int],
+        hidden_size: int = 200,
+        covariance: str = "rank_one",
+        kappa: float = 1.0,
+        activation: str = "tanh",
+        seed: int = 0,
+        num_data: int | None = None,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(**kwargs)
         self.config = {
             "num_visible": int(num_visible),
@@ -682,7 +794,7 @@ class DLGMModel(keras.Model):
         """The wrapped ``rsmlib.DLGM``, computing with this model's weights."""
         return self._inner.module
 
-    def adapt(self, images):
+    def adapt(self, images: "np.ndarray | tf.Tensor") -> "DLGMModel":
         """Set T_0's output bias to logit(clip(mean image, 10⁻³, 1 - 10⁻³)); returns the
         model."""
         m = np.clip(_dense_counts(images, "images").mean(axis=0), 1e-3, 1 - 1e-3)
@@ -691,14 +803,14 @@ class DLGMModel(keras.Model):
         )
         return self
 
-    def noise(self, n, seed):
+    def noise(self, n: int | tf.Tensor, seed: tf.Tensor) -> list[tf.Tensor]:
         """ε for this replica's n images: the rows a single device would draw for
         them."""
         offset, replicas = shard_layout(n)
         eps = self.dlgm.noise(offset + n + (replicas > 1), seed)
         return [e[offset : offset + n] for e in eps]
 
-    def call(self, v, training=None):
+    def call(self, v: tf.Tensor, training: bool | None = None) -> tf.Tensor:
         v = tf.cast(_dense_input(v), self.dlgm.dtype)
         B = tf.shape(v)[0]
         num_data = B if self.config["num_data"] is None else self.config["num_data"]
@@ -708,14 +820,20 @@ class DLGMModel(keras.Model):
         self.add_loss(F / tf.cast(B, F.dtype))
         return self.dlgm.recognition(v)[0]["mu"]
 
-    def log_likelihood_is(self, v, num_samples, seed, batch_size=20):
+    def log_likelihood_is(
+        self,
+        v: "np.ndarray | tf.Tensor",
+        num_samples: int,
+        seed: int | tf.Tensor,
+        batch_size: int = 20,
+    ) -> tuple[np.ndarray, np.ndarray]:
         """Importance-sampling ln p(v) and its standard error, NumPy (N,) each (eq.
         is-estimate)."""
         return importance_log_likelihood(self.dlgm, v, num_samples, seed, batch_size)
 
-    def sample(self, n, seed):
+    def sample(self, n: int, seed: int | tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
         """n images from the model: (v, p), both (n, D); see ``DLGM.sample``."""
         return self.dlgm.sample(n, seed)
 
-    def get_config(self):
+    def get_config(self) -> dict:
         return {**super().get_config(), **self.config}

@@ -21,6 +21,7 @@ import numpy as np
 import tensorflow as tf
 from tqdm import tqdm
 
+from rsmlib import counts_op
 from rsmlib.checkpoints import resume_checkpoint, save_checkpoint
 from rsmlib.rsm import RSM
 from rsmlib.validation import check_counts
@@ -211,6 +212,7 @@ class _Trainer(tf.Module):
             [v.numpy() for v in opt.variables] for opt in self.optimizers
         ]
         self.epoch = tf.Variable(0, dtype=tf.int64, name="epoch")
+        self.busy = False  # inside a fit_rsm call
         self.chains = (
             tf.Variable(docs, name="persistent_chains") if persistent else None
         )
@@ -244,6 +246,19 @@ class _Trainer(tf.Module):
         """Set every variable of the run to ``other``'s (a restored ``copy()``)."""
         for target, source in zip(self.state, other.state, strict=True):
             target.assign(source)
+
+    def pull(self, model):
+        """Set the trained model's parameters to ``model``'s (where they differ: a
+        shared trainer trains its own copy)."""
+        if self.model is not model:
+            for target, source in zip(self.model.parameters, model.parameters):
+                target.assign(source)
+
+    def push(self, model):
+        """Set ``model``'s parameters to the trained model's."""
+        if self.model is not model:
+            for target, source in zip(model.parameters, self.model.parameters):
+                target.assign(source)
 
     def reset(self, docs):
         """Start a new run of the same arguments: optimizer moments and step counts
@@ -314,10 +329,15 @@ class _Trainer(tf.Module):
 
 
 class _Runs:
-    """A model's trainers, one per run key, with their traced epochs (``fit_rsm``).
+    """``fit_rsm``'s trainers, one per run key, with their traced epochs.
 
-    Held by the model as a plain attribute: no variable of it is the model's, and a
-    copy of the model starts with none (``copy.deepcopy``).
+    Plain ``RSM`` models share one module-level cache, ``_SHARED``: a trainer there
+    trains a private copy of the first model it was built for, and a call copies its
+    own model's parameters into that copy before each epoch and back after it
+    (``_Trainer.pull`` and ``push``), so every RSM of one shape, dtype and run options
+    is trained by one traced epoch. A subclass of RSM (whose methods may differ) keeps
+    its trainers in its own cache, a plain attribute: no variable of it is the model's,
+    and a copy of the model starts with none (``copy.deepcopy``).
     """
 
     MAX_TRAINERS = 4  # each holds its documents and optimizer state: keep the latest
@@ -329,13 +349,18 @@ class _Runs:
         return _Runs()
 
 
+_SHARED = _Runs()
+
+
 def _trainer_for(model, docs, *arguments):
     """The trainer of a ``fit_rsm`` run and its traced epochs, reused across calls.
 
     A run of a named optimizer ("momentum", "adam") reuses the trainer of an earlier
-    call with the same arguments on the same model, reset (``_Trainer.reset``), so its
-    epochs are traced once per model; a Keras optimizer object, whose state is the
-    caller's, gets a new trainer.
+    call with the same arguments on a model of the same shape, dtype and device, reset
+    (``_Trainer.reset``), so its epochs are traced once per process (once per model
+    for a subclass of RSM). A Keras optimizer object, whose state is the caller's, gets
+    a new trainer, and so does a call made while the cached trainer is running (from
+    another call's callback).
     """
     optimizer, learning_rate, hidden_bias_rate, momentum, persistent, decay = arguments
     if not isinstance(optimizer, str):
@@ -348,16 +373,25 @@ def _trainer_for(model, docs, *arguments):
         int(docs.shape[0]) if persistent else None,
         float(decay),
         model.W.dtype.name,
+        model.vocab_size,
+        model.num_hidden,
+        model.hidden_bias,
+        model.W.device,
+        counts_op.library() is not None,  # which sampler the trace holds
     )
-    runs = getattr(model, "_fit_rsm_runs", None)
+    shared = type(model) is RSM
+    runs = _SHARED if shared else getattr(model, "_fit_rsm_runs", None)
     if not isinstance(runs, _Runs):
         runs = _Runs()
         model._fit_rsm_runs = runs
+    if key in runs.trainers and runs.trainers[key][0].busy:
+        return _Trainer(model, docs, *arguments), {}
     if key in runs.trainers:
         trainer, epochs = runs.trainers.pop(key)  # re-inserted below: the latest
         trainer.reset(docs)
     else:
-        trainer, epochs = _Trainer(model, docs, *arguments), {}
+        trained = copy.deepcopy(model) if shared else model
+        trainer, epochs = _Trainer(trained, docs, *arguments), {}
     runs.trainers[key] = (trainer, epochs)
     while len(runs.trainers) > runs.MAX_TRAINERS:  # a sweep of rates: drop the oldest
         runs.trainers.pop(next(iter(runs.trainers)))
@@ -515,72 +549,81 @@ def fit_rsm(
         persistent,
         weight_decay,
     )
-    history = {"epoch": [], "cd_steps": [], "reconstruction_error": []}
-    manager = None
-    if checkpoint_dir is not None:
-        manager = tf.train.CheckpointManager(
-            tf.train.Checkpoint(trainer=trainer),
-            os.fspath(checkpoint_dir),
-            max_to_keep=2,
-        )
-        # restored first: a failed restore leaves `model` intact
-        restored = trainer.copy()
-        if resume_checkpoint(
-            tf.train.Checkpoint(trainer=restored),
-            manager,
-            os.fspath(checkpoint_dir),
-            run,
-        ):
-            history = _saved_history(
-                os.fspath(checkpoint_dir), manager.latest_checkpoint
+    trainer.busy = True
+    try:
+        history = {"epoch": [], "cd_steps": [], "reconstruction_error": []}
+        manager = None
+        if checkpoint_dir is not None:
+            manager = tf.train.CheckpointManager(
+                tf.train.Checkpoint(trainer=trainer),
+                os.fspath(checkpoint_dir),
+                max_to_keep=2,
             )
-            trainer.assign(restored)
+            # restored first: a failed restore leaves `model` intact
+            restored = trainer.copy()
+            if resume_checkpoint(
+                tf.train.Checkpoint(trainer=restored),
+                manager,
+                os.fspath(checkpoint_dir),
+                run,
+            ):
+                history = _saved_history(
+                    os.fspath(checkpoint_dir), manager.latest_checkpoint
+                )
+                trainer.assign(restored)
+                trainer.push(model)
 
-    bar = tqdm(
-        total=epochs,
-        initial=int(trainer.epoch.numpy()),
-        disable=not progress,
-        desc="fit_rsm",
-        unit="epoch",
-    )
-    while int(trainer.epoch.numpy()) < epochs:
-        epoch = int(trainer.epoch.numpy())
-        k = schedule[epoch]
-        order = np.random.default_rng(
-            [int(base_seed[1]), int(base_seed[0]), epoch]
-        ).permutation(n)
-        if (k, batch_size) not in epoch_functions:  # traced once per model
-            epoch_functions[k, batch_size] = trainer.make_epoch(k, int(batch_size))
-        # batch b of the epoch draws with the seed
-        # (seed[1]·1,000,003 + epoch, b + seed[0]·2^32)
-        errors, finite = epoch_functions[k, batch_size](
-            docs,
-            tf.constant(order, tf.int32),
-            tf.stack([base_seed[1] * 1_000_003 + epoch, base_seed[0]]),
+        bar = tqdm(
+            total=epochs,
+            initial=int(trainer.epoch.numpy()),
+            disable=not progress,
+            desc="fit_rsm",
+            unit="epoch",
         )
-        if not finite:
-            raise FloatingPointError(
-                f"the parameters are no longer finite after epoch {epoch + 1}; "
-                f"lower learning_rate ({learning_rate}) or hidden_bias_rate "
-                f"({hidden_bias_rate})"
+        while int(trainer.epoch.numpy()) < epochs:
+            epoch = int(trainer.epoch.numpy())
+            k = schedule[epoch]
+            order = np.random.default_rng(
+                [int(base_seed[1]), int(base_seed[0]), epoch]
+            ).permutation(n)
+            if (k, batch_size) not in epoch_functions:  # traced once per model
+                epoch_functions[k, batch_size] = trainer.make_epoch(k, int(batch_size))
+            # batch b of the epoch draws with the seed
+            # (seed[1]·1,000,003 + epoch, b + seed[0]·2^32)
+            trainer.pull(model)  # a callback may have changed the model
+            errors, finite = epoch_functions[k, batch_size](
+                docs,
+                tf.constant(order, tf.int32),
+                tf.stack([base_seed[1] * 1_000_003 + epoch, base_seed[0]]),
             )
-        trainer.epoch.assign_add(1)
-        history["epoch"].append(epoch + 1)
-        history["cd_steps"].append(k)
-        history["reconstruction_error"].append(float(np.mean(errors.numpy().tolist())))
-        if callback is not None:
-            for key, value in (callback(epoch + 1, model) or {}).items():
-                history.setdefault(key, []).append(value)
-        # saved last, so an interrupted epoch is redone on resume
-        if manager is not None:
-            save_checkpoint(manager, os.fspath(checkpoint_dir), run, epoch + 1)
-            np.savez(
-                os.path.join(checkpoint_dir, "history.npz"),
-                **{key: np.asarray(val) for key, val in history.items()},
+            trainer.push(model)
+            if not finite:
+                raise FloatingPointError(
+                    f"the parameters are no longer finite after epoch {epoch + 1}; "
+                    f"lower learning_rate ({learning_rate}) or hidden_bias_rate "
+                    f"({hidden_bias_rate})"
+                )
+            trainer.epoch.assign_add(1)
+            history["epoch"].append(epoch + 1)
+            history["cd_steps"].append(k)
+            history["reconstruction_error"].append(
+                float(np.mean(errors.numpy().tolist()))
             )
-        bar.set_postfix(k=k, recon=f"{history['reconstruction_error'][-1]:.3f}")
-        bar.update(1)
-    bar.close()
+            if callback is not None:
+                for key, value in (callback(epoch + 1, model) or {}).items():
+                    history.setdefault(key, []).append(value)
+            # saved last, so an interrupted epoch is redone on resume
+            if manager is not None:
+                save_checkpoint(manager, os.fspath(checkpoint_dir), run, epoch + 1)
+                np.savez(
+                    os.path.join(checkpoint_dir, "history.npz"),
+                    **{key: np.asarray(val) for key, val in history.items()},
+                )
+            bar.set_postfix(k=k, recon=f"{history['reconstruction_error'][-1]:.3f}")
+            bar.update(1)
+        bar.close()
+    finally:
+        trainer.busy = False
     return history
 
 

@@ -21,7 +21,7 @@ sys.path.insert(0, str(ROOT / "tools"))
 from export import export_cells  # noqa: E402  (tools/export.py)
 
 NOTEBOOKS = ("01_energy_models.ipynb", "A4_validation.ipynb", "02_replicated_softmax.ipynb",
-             "03_training_rsm.ipynb", "A2_training.ipynb")
+             "03_training_rsm.ipynb", "A2_training.ipynb", "A1_keras.ipynb")
 FLAGS = doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE
 
 

@@ -8,7 +8,7 @@ import pytest
 import tensorflow as tf
 
 import frozen_training
-from rsmlib import RSM, counts_op
+from rsmlib import RSM, counts_op, training
 from rsmlib.training import fit_rsm
 
 keras = pytest.importorskip("keras")
@@ -24,8 +24,16 @@ def docs():
     return counts
 
 
-def epoch_functions(model):
-    return [f for _, epochs in model._fit_rsm_runs.trainers.values() for f in epochs.values()]
+@pytest.fixture(autouse=True)
+def no_shared_trainers():
+    """Each test starts with an empty cache of shared trainers (plain RSMs share one)."""
+    training._SHARED.trainers.clear()
+    yield
+    training._SHARED.trainers.clear()
+
+
+def epoch_functions():
+    return [f for _, epochs in training._SHARED.trainers.values() for f in epochs.values()]
 
 
 @pytest.mark.parametrize("optimizer", ["momentum", "adam"])
@@ -43,7 +51,7 @@ def test_a_second_call_reuses_the_traced_epoch_and_equals_a_fresh_run(docs, opti
         assert today["reconstruction_error"] == frozen["reconstruction_error"]
         for a, b in zip(model.parameters, fresh.parameters):
             np.testing.assert_array_equal(a.numpy(), b.numpy())
-    (epoch,) = epoch_functions(model)
+    (epoch,) = epoch_functions()
     assert epoch.experimental_get_tracing_count() == 1
 
 
@@ -52,22 +60,87 @@ def test_the_cache_is_no_part_of_the_model(docs):
     names = [v.name for v in model.variables]
     fit_rsm(model, docs, epochs=1, seed=0, **OPTIONS)
     assert [v.name for v in model.variables] == names     # no optimizer moment joined them
-    twin = copy.deepcopy(model)
-    assert twin._fit_rsm_runs.trainers == {}               # a copy starts without trainers
+    assert not hasattr(model, "_fit_rsm_runs")             # the shared cache holds it
+    ((trainer, _),) = training._SHARED.trainers.values()
+    assert trainer.model is not model                      # it trains its own copy
     fit_rsm(model, docs, epochs=1, seed=0, **{**OPTIONS, "learning_rate": 0.01})
-    assert len(model._fit_rsm_runs.trainers) == 2          # another rate: another trainer
+    assert len(training._SHARED.trainers) == 2             # another rate: another trainer
 
 
-def test_a_sweep_of_rates_keeps_only_the_latest_trainers(docs):
-    # each trainer holds its documents and optimizer state: a sweep must not pile them up
+def frozen_run(docs, model_seed, callback=None, **run):
+    fresh = RSM(K, F, seed=model_seed, init_scale=0.1)
+    history = frozen_training.fit_rsm(fresh, docs, callback=callback, **OPTIONS, **run)
+    return history, [p.numpy() for p in fresh.parameters]
+
+
+def assert_same_run(model, history, frozen):
+    assert history["reconstruction_error"] == frozen[0]["reconstruction_error"]
+    for a, b in zip(model.parameters, frozen[1]):
+        np.testing.assert_array_equal(a.numpy(), b)
+
+
+@pytest.mark.parametrize("persistent", [False, True])
+def test_models_of_one_shape_share_one_traced_epoch_and_each_trains_as_a_fresh_run(
+        docs, persistent):
+    # three models, each its own initial weights; a copy of the first trained before
+    for model_seed in (1, 2, 3):
+        model = RSM(K, F, seed=model_seed, init_scale=0.1)
+        history = fit_rsm(model, docs, epochs=2, seed=model_seed, persistent=persistent,
+                          **OPTIONS)
+        assert_same_run(model, history, frozen_run(docs, model_seed, epochs=2,
+                                                   seed=model_seed, persistent=persistent))
+        ((trainer, _),) = training._SHARED.trainers.values()   # this call ran on it
+        np.testing.assert_array_equal(trainer.model.W.numpy(), model.W.numpy())
+        assert not trainer.busy
+    (epoch,) = epoch_functions()
+    assert epoch.experimental_get_tracing_count() == 1
+    # another shape or dtype is another trainer
+    fit_rsm(RSM(K, F + 1, seed=0), docs, epochs=1, seed=0, **OPTIONS)
+    fit_rsm(RSM(K, F, seed=0, dtype=tf.float64), docs, epochs=1, seed=0, **OPTIONS)
+    assert len(training._SHARED.trainers) == 3
+
+
+def test_a_callback_that_changes_the_model_is_seen_by_the_next_epoch(docs):
+    def halve(epoch, model):
+        model.W.assign(model.W * 0.5)
+
     model = RSM(K, F, seed=1, init_scale=0.1)
-    rates = [0.001 * (i + 1) for i in range(6)]
-    for rate in rates:
-        fit_rsm(model, docs, epochs=1, seed=0, **{**OPTIONS, "learning_rate": rate})
-    kept = [key[1] for key in model._fit_rsm_runs.trainers]
-    assert kept == rates[-4:]  # MAX_TRAINERS = 4, oldest dropped first
-    fit_rsm(model, docs, epochs=1, seed=0, **{**OPTIONS, "learning_rate": rates[2]})
-    assert [key[1] for key in model._fit_rsm_runs.trainers][-1] == rates[2]  # the latest
+    history = fit_rsm(model, docs, epochs=3, seed=2, callback=halve, **OPTIONS)
+    assert_same_run(model, history, frozen_run(docs, 1, callback=halve, epochs=3, seed=2))
+
+
+def test_a_fit_rsm_call_from_a_callback_does_not_disturb_the_running_one(docs):
+    # the callback trains another model of the same shape and options, mid-run
+    side = RSM(K, F, seed=7, init_scale=0.1)
+
+    def train_side(epoch, model):
+        assert epoch <= 3, "the running trainer was reset: its epochs start again"
+        fit_rsm(side, docs, epochs=1, seed=epoch, **OPTIONS)
+
+    model = RSM(K, F, seed=1, init_scale=0.1)
+    history = fit_rsm(model, docs, epochs=3, seed=2, callback=train_side, **OPTIONS)
+    assert_same_run(model, history, frozen_run(docs, 1, epochs=3, seed=2))
+    # and the side model trained as three fresh one-epoch runs would have
+    fresh = RSM(K, F, seed=7, init_scale=0.1)
+    for epoch in (1, 2, 3):
+        frozen_training.fit_rsm(fresh, docs, epochs=1, seed=epoch, **OPTIONS)
+    for a, b in zip(side.parameters, fresh.parameters):
+        np.testing.assert_array_equal(a.numpy(), b.numpy())
+
+
+def test_a_subclass_of_rsm_keeps_its_own_trainer(docs):
+    class Tempered(RSM):
+        def hidden_probs(self, v):
+            return super().hidden_probs(v) * 0.5
+
+    fit_rsm(RSM(K, F, seed=1, init_scale=0.1), docs, epochs=1, seed=0, **OPTIONS)
+    sub = Tempered(K, F, seed=1, init_scale=0.1)
+    fit_rsm(sub, docs, epochs=1, seed=0, **OPTIONS)
+    ((trainer, _),) = sub._fit_rsm_runs.trainers.values()
+    assert trainer.model is sub                  # not the plain RSMs' shared trainer
+    plain = RSM(K, F, seed=1, init_scale=0.1)
+    fit_rsm(plain, docs, epochs=1, seed=0, **OPTIONS)
+    assert not np.array_equal(sub.W.numpy(), plain.W.numpy())   # its own hidden_probs ran
 
 
 def test_training_with_the_compiled_sampler_equals_training_with_the_tf_ops(monkeypatch):
