@@ -13,6 +13,11 @@ step is one full training step: recognition pass, one draw ξ = μ + Rε per ima
 O(K)), generative pass, free energy F/B (closed-form KL + Bernoulli NLL + ‖θ^g‖²/2κN), backward
 pass and an Adam update. Weights differ between frameworks (independent initialisations); the
 arithmetic per step is the same.
+
+Also measured (``--fit-epochs``, ``--fit-rounds``): whole ``DLGM.fit`` calls, which run Keras's
+``fit`` (rsmlib.keras_loop), against the same calls of the loop they replaced (the frozen copy
+in tests/frozen_dlgm.py, one traced step per batch from a Python loop), on the 4,000 offline
+digits, interleaved; each call traces its step, as a first call in a process does.
 """
 import argparse
 import os
@@ -121,6 +126,8 @@ def main(argv=None):
     parser.add_argument("--threads", type=int, default=os.cpu_count(),
                         help="PyTorch intra-op threads; 1 thread is measured too (TensorFlow "
                              "uses its default pools)")
+    parser.add_argument("--fit-epochs", type=int, default=3)
+    parser.add_argument("--fit-rounds", type=int, default=3)
     args = parser.parse_args(argv)
 
     train = load_mnist_digits()[0]
@@ -155,8 +162,34 @@ def main(argv=None):
         best = max(torch_names, key=medians.get)
         for name in list(medians)[:2]:
             print(f"{name} / best PyTorch ({best}): {medians[name] / medians[best]:.2f}")
+    if args.fit_rounds:
+        time_fit_calls(train, args.fit_epochs, args.fit_rounds, args.batch_size)
     print(f"load average after: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     return 0
+
+
+def time_fit_calls(train, epochs, rounds, batch_size):
+    """Seconds of DLGM.fit (Keras's fit) and of the frozen old loop, interleaved rounds."""
+    sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(
+        __file__))), "tests"))
+    import frozen_dlgm
+    from rsmlib.dlgm import fit_dlgm
+
+    seconds = {"DLGM.fit (Keras's fit)": [], "the old loop (tests/frozen_dlgm.py)": []}
+    for _ in range(rounds):
+        for name, fit in zip(seconds, (fit_dlgm, frozen_dlgm.fit_dlgm)):
+            model = DLGM(784, LATENT, HIDDEN, covariance="rank_one",
+                         visible_mean=train.mean(0), seed=0)
+            start = time.perf_counter()
+            fit(model, train, epochs, batch_size=batch_size, seed=1, learning_rate=3e-3,
+                progress=False)
+            seconds[name].append(time.perf_counter() - start)
+    new, old = seconds.values()
+    print(f"{epochs}-epoch fit calls on {len(train)} digits (tracing included), seconds per "
+          f"round: " + "; ".join(f"{name} {', '.join(f'{t:.1f}' for t in times)}"
+                                 for name, times in seconds.items()))
+    print(f"  DLGM.fit / old loop, time per round: "
+          f"{', '.join(f'{a / b:.2f}' for a, b in zip(new, old))}")
 
 
 if __name__ == "__main__":

@@ -924,8 +924,6 @@ def fit_dlgm(
         model = DLGM(784, (10,), hidden_size=50, seed=0)
         history = fit_dlgm(model, images, 2, batch_size=50, seed=0, progress=False)
     """
-    from tqdm import tqdm
-
     if binarization not in ("static", "dynamic"):
         raise ValueError(
             f"binarization must be 'static' or 'dynamic'; got {binarization!r}"
@@ -957,8 +955,6 @@ def fit_dlgm(
             f"batch_size must be at most len(train) = {n}; got {batch_size}"
         )
     train_mean = train.mean(axis=0)
-    train = tf.constant(train, model.dtype)
-    step = model.train_step_function(jit_compile)
     manager, first_epoch = None, 0
     if checkpoint_dir is not None:
         checkpoint_dir = os.fspath(checkpoint_dir)
@@ -1004,32 +1000,17 @@ def fit_dlgm(
     if validation is not None:
         history["validation_elbo"] = []
     best, since_best = None, 0
-    for epoch in tqdm(range(first_epoch, epochs), disable=not progress, desc="epochs"):
+
+    def end_of_epoch(epoch, mean_loss):
+        """The epoch's bookkeeping; True stops training (early stopping)."""
+        nonlocal best, since_best
         s = split_seed(
             tf.random.experimental.stateless_fold_in(as_seed(seed), epoch), 3
         )
-        order = tf.random.experimental.stateless_shuffle(tf.range(n), s[0])
-        step_seeds = split_seed(s[1], steps)
-        data = train
-        if binarization == "dynamic":  # fresh pixels every epoch
-            u = tf.random.stateless_uniform(
-                tf.shape(train),
-                tf.random.experimental.stateless_fold_in(s[0], 1),
-                dtype=model.dtype,
-            )
-            data = tf.cast(u < train, model.dtype)
-        losses = [
-            step(
-                tf.gather(data, order[b * batch_size : (b + 1) * batch_size]),
-                step_seeds[b],
-                tf.constant(float(n), model.dtype),
-                tf.constant(float(learning_rate), model.dtype),
-            )
-            for b in range(steps)
-        ]
-        history["train"].append(float(tf.reduce_mean(losses)))
+        history["train"].append(mean_loss)
         if test is not None:
             history["test_elbo"].append(float(tf.reduce_mean(model.elbo(test, s[2]))))
+        stop = False
         if validation is not None:
             history["validation_elbo"].append(
                 float(tf.reduce_mean(model.elbo(validation.numpy(), as_seed(seed))))
@@ -1043,10 +1024,29 @@ def fit_dlgm(
                     ), 0
                 else:
                     since_best += 1
-                    if since_best >= patience:
-                        break
+                    stop = since_best >= patience
         if manager is not None:
             save_checkpoint(manager, checkpoint_dir, run, epoch + 1)
+        return stop
+
+    # Keras's fit runs the epochs (rsmlib.keras_loop, appendix A.1): epoch e's order,
+    # step seeds and pixels are functions of (seed, e), as they always were
+    from rsmlib.keras_loop import fit_on_keras
+
+    if first_epoch < epochs:
+        fit_on_keras(
+            model,
+            train,
+            epochs,
+            batch_size,
+            seed,
+            learning_rate,
+            end_of_epoch,
+            first_epoch=first_epoch,
+            binarization=binarization,
+            jit_compile=jit_compile,
+            progress=progress,
+        )
     # early stopping: keep the best epoch
     if best is not None:
         for var, value in zip(model.variables, best[2]):
