@@ -2,11 +2,32 @@
 # edit the notebook cells marked `#| export datasets` and run `python tools/export.py`.
 
 """Offline corpora used by the chapters (chapter 2: Reuters)."""
-import collections
+from typing import NamedTuple
 
 import numpy as np
 
-Corpus = collections.namedtuple("Corpus", ["counts", "vocab", "titles"])
+
+class Corpus(NamedTuple):
+    """N documents over a vocabulary of K words, as word counts: what ``load_reuters``
+    and ``load_20newsgroups`` return.
+
+    A named tuple: ``corpus.counts`` or ``counts, vocab, titles = corpus``. Row n of
+    ``counts`` is document n, titled ``titles[n]``; column k counts word ``vocab[k]``.
+
+    Examples:
+        >>> counts = np.array([[2, 0, 1], [0, 3, 0]])
+        >>> corpus = Corpus(counts, ("a", "b", "c"), ("x", "y"))
+        >>> counts, vocab, titles = corpus
+        >>> counts.shape, vocab[2], titles[1]  # (N, K), word 2, the title of document 1
+        ((2, 3), 'c', 'y')
+    """
+
+    counts: np.ndarray
+    """The word counts, int64 (N, K), row n for document n and column k for word k."""
+    vocab: tuple[str, ...]
+    """The K words, in column order."""
+    titles: tuple[str, ...]
+    """The N documents' titles, in row order."""
 
 
 def load_reuters() -> Corpus:
