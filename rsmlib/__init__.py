@@ -9,7 +9,8 @@ __version__ = "0.1.0"
 from rsmlib.checks import check, check_close, finite_differences, relative_error
 from rsmlib.datasets import load_binarized_mnist, load_mnist_digits
 from rsmlib.dlgm import DLGM
-from rsmlib.datasets import load_20newsgroups, load_reuters, log_counts, split_documents
+from rsmlib.datasets import (Corpus, load_20newsgroups, load_reuters, log_counts,
+                             split_documents)
 from rsmlib.gaussian import (gradient_and_hessian, kl_diagonal_to_standard,
                               kl_rank_one_to_standard, kl_to_standard, log_det_diagonal,
                               log_det_rank_one, pathwise_gradients, price_gradients,
@@ -25,6 +26,7 @@ from rsmlib.rsm import RSM, log_multinomial
 from rsmlib.sampling import as_seed, bernoulli, multinomial_counts, split_seed
 
 __all__ = [
+    "Corpus",
     "ais_log_partition",
     "fit_rsm",
     "load_20newsgroups",

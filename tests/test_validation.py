@@ -57,6 +57,45 @@ BAD = [
      r"^D must be a scalar or have shape \(N,\); got shape \(2, 2\)$"),
     (lambda: V.check_lengths(tf.constant(["a"])), ValueError,
      r"^D must hold document lengths \(whole numbers\); got dtype string$"),
+    # moved here from rsmlib.gaussian (Chapter 4) and rsmlib.dlgm (Appendix A.3), issue 16
+    (lambda: V.check_num_samples(2.5), TypeError,
+     r"^num_samples must be a positive int; got float$"),
+    (lambda: V.check_num_samples(True), TypeError,
+     r"^num_samples must be a positive int; got bool$"),
+    (lambda: V.check_num_samples(0), ValueError, r"^num_samples must be a positive int; got 0$"),
+    (lambda: V.check_real(object(), "mu"), TypeError,
+     r"^mu must be a real array or tensor; got object$"),
+    (lambda: V.check_real([1, 2], "R", dtype=tf.int32), TypeError,
+     r"^R must have a floating dtype; got int32$"),
+    (lambda: V.check_finite(tf.constant([[1.0, 2.0], [3.0, np.nan]]), "R"), ValueError,
+     r"^R must be finite; found nan at index \(1, 1\)$"),
+    (lambda: V.check_positive(tf.constant([1.0, -2.0]), "sigma"), ValueError,
+     r"^sigma must be positive \(a scale or precision\); found -2\.0 at index \(1,\)$"),
+    (lambda: V.check_positive(tf.constant([np.inf]), "d"), ValueError, r"^d must be finite"),
+    (lambda: V.check_wrt("C", ("mu", "R")), ValueError,
+     r"^wrt must name some of \('mu', 'R'\); got \('C',\)$"),
+    (lambda: V.check_wrt((), ("mu", "R")), ValueError, r"got \(\)$"),
+    (lambda: V.check_binary_images("v", np.array([["a"]]), 1), TypeError,
+     r"^v must be a numeric array of shape \(N, 1\); got dtype <U1$"),
+    (lambda: V.check_binary_images("v", np.ones(3), 3), ValueError,
+     r"^v must have rank 2, shape \(N, 3\); got shape \(3,\)$"),
+    (lambda: V.check_binary_images("v", np.ones((2, 4)), 3), ValueError,
+     r"^v must have width 3, shape \(N, 3\); got shape \(2, 4\)$"),
+    (lambda: V.check_binary_images("v", np.ones((0, 3)), 3), ValueError,
+     r"^v must hold at least one row; got shape \(0, 3\)$"),
+    (lambda: V.check_binary_images("mask", [[0, np.nan]], 2), ValueError,
+     r"^mask must not contain NaN; found NaN at row 0, column 1$"),
+    (lambda: V.check_binary_images("v", [[0, 1], [2, 0]], 2), ValueError,
+     r"^v must hold binary values in \{0, 1\}; found 2 at row 1, column 0$"),
+    (lambda: V.check_grey_images("train", [[0.5, -0.1]], 2), ValueError,
+     r"^train must hold grey levels in \[0, 1\] for binarization='dynamic'; found -0\.1 "
+     r"at row 0, column 1$"),
+    (lambda: V.check_grey_images("train", np.ones((2, 3)), 2), ValueError,
+     r"^train must have shape \(N, 2\) with N >= 1; got shape \(2, 3\)$"),
+    (lambda: V.check_positive_number("learning_rate", -1e-3), ValueError,
+     r"^learning_rate must be a positive number \(and finite\); got -0\.001$"),
+    (lambda: V.check_positive_number("alpha", float("inf")), ValueError, r"got inf$"),
+    (lambda: V.check_positive_number("num_data", True), ValueError, r"got True$"),
 ]
 
 
@@ -76,6 +115,17 @@ def test_valid_input_passes_unchanged():
     assert V.check_lengths(4).numpy() == 4 and V.check_lengths(4.0).dtype == tf.int32
     assert V.check_int(np.int64(5), "n") == 5 and type(V.check_int(np.int64(5), "n")) is int
     assert V.check_float_dtype("float16") == tf.float16
+    images = V.check_binary_images("v", tf.constant([[0, 1], [1, 1]]), 2)
+    assert images.dtype == np.float64 and images.tolist() == [[0, 1], [1, 1]]
+    assert V.check_grey_images("x", [[0.0, 0.25]], 2).tolist() == [[0.0, 0.25]]
+    assert V.check_positive_number("lr", 3) == 3.0 and V.check_num_samples(np.int64(4)) == 4
+    assert V.check_real([1, 2], "mu").dtype == tf.float64
+    assert V.check_real(np.float32([1]), "mu").dtype == tf.float32
+    assert V.check_real([1, 2], "R", dtype=tf.float32).dtype == tf.float32
+    t = tf.constant([0.5, 2.0])
+    assert V.check_finite(t, "mu") is t and V.check_positive(t, "sigma") is t
+    assert V.check_wrt("mu", ("mu", "R")) == ("mu",)
+    assert V.check_wrt(["R", "mu"], ("mu", "R")) == ("R", "mu")
 
 
 def test_values_are_not_inspected_inside_a_tf_function_but_shapes_are():
@@ -88,6 +138,30 @@ def test_values_are_not_inspected_inside_a_tf_function_but_shapes_are():
     # ... while the static width is still checked when the function is traced
     with pytest.raises(ValueError, match="v must have 2 columns"):
         units(tf.constant([[0.0, 1.0, 0.0]]))
+
+
+def test_finiteness_and_positivity_become_graph_assertions_inside_a_tf_function():
+    positive = tf.function(lambda t: V.check_positive(t, "sigma"))
+    assert positive(tf.constant([1.0, 2.0])).numpy().tolist() == [1.0, 2.0]
+    with pytest.raises(tf.errors.InvalidArgumentError, match="sigma must be positive"):
+        positive(tf.constant([1.0, -2.0]))
+    with pytest.raises(tf.errors.InvalidArgumentError, match="sigma must be finite"):
+        positive(tf.constant([1.0, np.nan]))
+
+
+def test_the_dlgm_and_the_gaussian_helpers_use_the_one_copy():
+    import rsmlib.dlgm
+    import rsmlib.gaussian
+
+    for name in ("check_binary_images", "check_grey_images", "check_positive_number",
+                 "check_int"):
+        assert getattr(rsmlib.dlgm, name) is getattr(V, name), name
+    for name in ("check_real", "check_finite", "check_positive", "check_num_samples",
+                 "check_wrt", "first_bad"):
+        assert getattr(rsmlib.gaussian, name) is getattr(V, name), name
+    # one positive-int rule: rsmlib.dlgm's own check_positive_int is gone
+    assert not hasattr(rsmlib.dlgm, "check_positive_int")
+    assert not hasattr(rsmlib.gaussian, "_check_finite")
 
 
 def test_the_rbm_uses_the_one_copy_and_keeps_the_old_import_path():

@@ -336,8 +336,10 @@ def add_derivation_links(app, what, name, obj, options, lines) -> None:
 
     summary_end = next((i for i, line in enumerate(lines) if not line.strip()), len(lines))
     summary = [m["label"] for line in lines[:summary_end] for m in EQ_MENTION.finditer(line)]
+    doctest = doctest_lines(lines)
     for i, line in enumerate(lines):
-        lines[i] = EQ_MENTION.sub(link, plain_text_to_rst(line))
+        if i not in doctest:  # an example's code and output are shown as they are
+            lines[i] = EQ_MENTION.sub(link, plain_text_to_rst(line))
     tex = next((shown[label][1] for label in summary if in_book(label) and shown[label][1]),
                None)
     if tex:  # the formula the summary names, typeset, under the summary
@@ -355,6 +357,20 @@ def add_derivation_links(app, what, name, obj, options, lines) -> None:
         lines.append("")
     lines.append(f"*Derived in* {chapter_link(app.env, notebook, with_title=False)}.")
     lines.append("")
+
+
+def doctest_lines(lines: list[str]) -> set[int]:
+    """Indices of the lines of the docstring's doctest blocks (the "Examples" sections).
+
+    A doctest block starts at a ``>>>`` line and runs to the next blank line, as in reST;
+    its ``2**n`` and ``|x|`` are Python, which reST shows literally, so they are not escaped.
+    """
+    found, inside = set(), False
+    for i, line in enumerate(lines):
+        inside = bool(line.strip()) and (inside or line.lstrip().startswith(">>>"))
+        if inside:
+            found.add(i)
+    return found
 
 
 def plain_text_to_rst(line: str) -> str:

@@ -414,6 +414,13 @@ def test_api_page_is_the_public_api_by_task():
     assert "rsmlib.keras.RSMLayer" in ids and "rsmlib.fit_rsm" in ids
     docstring_math = len(re.findall(r'<dd>(?:(?!</dd>).)*?<div class="math', page, re.S))
     assert docstring_math >= 5, f"only {docstring_math} docstrings show typeset math"
+    # the docstrings' examples show Python as written: no reST escapes (x\*\*2) in them
+    examples = [html.unescape(re.sub(r"<[^>]+>", "", block)) for block in
+                re.findall(r'<div class="doctest highlight.*?</pre>', page, re.S)]
+    assert len(examples) >= 40, f"only {len(examples)} docstring examples on api.html"
+    escaped = [line for block in examples for line in block.splitlines()
+               if re.search(r"\\[*|]", line)]
+    assert not escaped, f"examples on api.html show reST escapes: {escaped[:3]}"
 
 
 # ------------------------------------------------------------------------------------------
