@@ -500,7 +500,7 @@ class DocumentBatches(keras.utils.PyDataset):
 
     def __init__(
         self,
-        docs: "np.ndarray | tf.Tensor",
+        docs: np.ndarray | tf.Tensor,
         batch_size: int,
         seed: int,
         labels: np.ndarray | None = None,
@@ -794,7 +794,7 @@ class DLGMModel(keras.Model):
         """The wrapped ``rsmlib.DLGM``, computing with this model's weights."""
         return self._inner.module
 
-    def adapt(self, images: "np.ndarray | tf.Tensor") -> "DLGMModel":
+    def adapt(self, images: np.ndarray | tf.Tensor) -> "DLGMModel":
         """Set T_0's output bias to logit(clip(mean image, 10⁻³, 1 - 10⁻³)); returns the
         model."""
         m = np.clip(_dense_counts(images, "images").mean(axis=0), 1e-3, 1 - 1e-3)
@@ -822,7 +822,7 @@ class DLGMModel(keras.Model):
 
     def log_likelihood_is(
         self,
-        v: "np.ndarray | tf.Tensor",
+        v: np.ndarray | tf.Tensor,
         num_samples: int,
         seed: int | tf.Tensor,
         batch_size: int = 20,
