@@ -2,11 +2,12 @@
 
     .venv/bin/python scripts/dlgm_keras_equivalence.py [--epochs 3] [--out scripts/results/dlgm_keras.json]
 
-A prototype of the Keras path, not the library's code: a ``keras.Model`` whose ``train_step`` is
-fit_dlgm's step (F(V)/B at the step's seed, its gradient with respect to the DLGM's parameters),
-a ``keras.optimizers.Adam`` subclass that rounds as ``DLGM._adam`` does (the step size
-α√(1-β₂ᵗ)/(1-β₁ᵗ) formed first, then α_t m / (√v + ε), ε = 1e-8: Keras's default ε is 1e-7), and
-a ``keras.utils.PyDataset`` that serves fit_dlgm's batches and step seeds (a function of seed,
+The prototype of the Keras path that came before the library's: a ``keras.Model`` whose
+``train_step`` is fit_dlgm's step (F(V)/B at the step's seed, its gradient with respect to the
+DLGM's parameters), the Keras Adam that rounds as ``DLGM._adam`` does
+(``rsmlib.keras_loop.DLGMAdam``: the step size α√(1-β₂ᵗ)/(1-β₁ᵗ) formed first, then
+α_t m / (√v + ε), ε = 1e-8: Keras's default ε is 1e-7), and a ``keras.utils.PyDataset`` that
+serves fit_dlgm's batches and step seeds (a function of seed,
 epoch and batch; the epoch set by a callback, since Keras reads the first batches once before
 training starts and calls ``on_epoch_end`` after that). It trains Chapter 5's static-binarisation
 configuration (the 4,000 offline digits, latent sizes (25, 10), 200 hidden units, batch 100,
@@ -15,9 +16,9 @@ learning rate 3e-3, seed 1, rank-one covariance, the visible bias from the mean 
 prototype, and a tiny model (10 pixels, 40 images, 4 epochs). Records whether every parameter is
 bit for bit equal, the largest difference, and the seconds each took. About 2 CPU-minutes.
 
-Also, under "static_batch_shape": the same prototype fed a tf.data pipeline whose batches
-have a static size (``batch(..., drop_remainder=True)``), so that Keras traces its step for the
-batch shape fit_dlgm's step is traced for.
+Also, under "static_batch_shape": the library's ``DLGMTrainer`` fed ``epoch_batches``, a
+tf.data pipeline whose batches have a static size, so that Keras traces its step for the batch
+shape fit_dlgm's step is traced for.
 
 Found (scripts/results/dlgm_keras.json, 2026-12-02): fed the PyDataset (a batch of unknown
 size), the tiny run is bit for bit but Chapter 5's is not (a largest difference of about 2e-4
@@ -39,28 +40,12 @@ sys.path[:0] = [ROOT, os.path.join(ROOT, "tests")]
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
-from keras import ops  # noqa: E402
 
 import frozen_dlgm  # noqa: E402
 from rsmlib import load_mnist_digits  # noqa: E402
 from rsmlib.dlgm import DLGM  # noqa: E402
+from rsmlib.keras_loop import DLGMAdam, DLGMTrainer, epoch_batches  # noqa: E402
 from rsmlib.sampling import as_seed, split_seed  # noqa: E402
-
-
-class DLGMAdam(keras.optimizers.Adam):
-    """keras.optimizers.Adam with DLGM._adam's order of float32 operations."""
-
-    def update_step(self, gradient, variable, learning_rate):
-        dtype = variable.dtype
-        rate, g = ops.cast(learning_rate, dtype), ops.cast(gradient, dtype)
-        t = ops.cast(self.iterations + 1, dtype)
-        step_size = rate * ops.sqrt(1.0 - ops.power(ops.cast(self.beta_2, dtype), t)) / (
-            1.0 - ops.power(ops.cast(self.beta_1, dtype), t))
-        m = self._momentums[self._get_variable_index(variable)]
-        v = self._velocities[self._get_variable_index(variable)]
-        self.assign(m, self.beta_1 * m + (1.0 - self.beta_1) * g)
-        self.assign(v, self.beta_2 * v + (1.0 - self.beta_2) * g * g)
-        self.assign_sub(variable, step_size * m / (ops.sqrt(v) + self.epsilon))
 
 
 class Batches(keras.utils.PyDataset):
@@ -121,7 +106,7 @@ def compare(config, train, epochs, batch_size, learning_rate):
     if not model.generative.visible_mean_given:   # as fit_dlgm does before its first step
         model.generative.set_visible_mean(train.astype(np.float64).mean(axis=0))
     trainer = Trainer(model, len(train))
-    trainer.compile(DLGMAdam(learning_rate, epsilon=1e-8), jit_compile=False)
+    trainer.compile(DLGMAdam(learning_rate), jit_compile=False)
     batches = Batches(tf.constant(train, model.dtype), batch_size, 1)
     start = time.perf_counter()
     trainer.fit(batches, epochs=epochs, shuffle=False, verbose=0, callbacks=[EpochOf(batches)])
@@ -135,33 +120,18 @@ def compare(config, train, epochs, batch_size, learning_rate):
                                                  learning_rate, frozen)}
 
 
-def static_batches(train, batch_size, seed, epochs):
-    """fit_dlgm's batches and step seeds for ``epochs`` epochs as one tf.data.Dataset whose
-    elements have a static batch size (``batch(..., drop_remainder=True)``), gathered in
-    the graph."""
-    n, steps = train.shape[0], train.shape[0] // batch_size
-    orders, seeds = [], []
-    for epoch in range(epochs):
-        s = split_seed(tf.random.experimental.stateless_fold_in(as_seed(seed), epoch), 3)
-        orders.append(tf.random.experimental.stateless_shuffle(tf.range(n), s[0])[
-            :steps * batch_size])
-        seeds.append(tf.repeat(split_seed(s[1], steps), batch_size, axis=0))
-    index = tf.data.Dataset.from_tensor_slices((tf.concat(orders, 0), tf.concat(seeds, 0)))
-    return index.batch(batch_size, drop_remainder=True).map(
-        lambda i, step_seeds: ((tf.gather(train, i), step_seeds),))
-
-
 def compare_static(config, train, epochs, batch_size, learning_rate, frozen):
-    """As ``compare``, fed ``static_batches``: the train step traced for the static batch
-    shape that fit_dlgm's step is traced for."""
+    """As ``compare``, with the library's ``DLGMTrainer`` fed ``epoch_batches`` (batches of a
+    static size): the train step traced for the batch shape fit_dlgm's step was traced for."""
     model = DLGM(**config)
     if not model.generative.visible_mean_given:
         model.generative.set_visible_mean(train.astype(np.float64).mean(axis=0))
-    trainer = Trainer(model, len(train))
-    trainer.compile(DLGMAdam(learning_rate, epsilon=1e-8), jit_compile=False)
-    data = static_batches(tf.constant(train, model.dtype), batch_size, 1, epochs)
+    trainer = DLGMTrainer(model, len(train))
+    trainer.compile(DLGMAdam(learning_rate), jit_compile=False)
+    data = epoch_batches(tf.constant(train, model.dtype), batch_size, 1, 0, epochs, False)
     start = time.perf_counter()
-    trainer.fit(data, epochs=epochs, steps_per_epoch=len(train) // batch_size, verbose=0)
+    trainer.fit(data, epochs=epochs, steps_per_epoch=len(train) // batch_size, shuffle=False,
+                verbose=0)
     keras_seconds = time.perf_counter() - start
     differences = [float(np.abs(a.numpy() - b.numpy()).max())
                    for a, b in zip(frozen.parameters, model.parameters)]
@@ -174,7 +144,7 @@ def three_steps_on_one_batch(config, train, learning_rate):
     old, new = DLGM(**config), DLGM(**config)
     v, seed = tf.constant(train[:100]), as_seed(5)
     trainer = Trainer(new, len(train))
-    trainer.compile(DLGMAdam(learning_rate, epsilon=1e-8), jit_compile=False)
+    trainer.compile(DLGMAdam(learning_rate), jit_compile=False)
     step = old.train_step_function()
     for _ in range(3):
         step(v, seed, tf.constant(float(len(train))), tf.constant(learning_rate))
