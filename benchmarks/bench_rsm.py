@@ -3,10 +3,14 @@ baseline, with TensorFlow at one intra-op thread and at its default, in one run.
 
     .venv/bin/python benchmarks/bench_rsm.py [--epochs 5] [--rounds 3] [--throughput-only]
 
-The run starts this script twice more (``--threads 1``, ``--threads 0`` = TensorFlow's
-default), each in its own process, since TensorFlow's thread pools are fixed when it starts
-(``tf.config.threading.set_intra_op_parallelism_threads``); each prints its own table, NumPy
-measured in the same process.
+The run starts this script four times more (``--threads 1``, ``--threads 0`` = TensorFlow's
+default, each with ``--allocator malloc`` and ``--allocator bfc``), each in its own process,
+since TensorFlow's thread pools and its CPU memory allocator are fixed when it starts
+(``tf.config.threading.set_intra_op_parallelism_threads``; the environment variable
+``TF_CPU_ALLOCATOR_USE_BFC=true``, TensorFlow's best-fit-with-coalescing allocator, which
+keeps the memory it has allocated instead of returning every buffer to the C library's
+malloc); each prints its own table, NumPy measured in the same process (NumPy allocates
+with malloc in both).
 
 Data: the 395 Reuters stories of the `lda` package (K = 4258 words); F = 50 hidden units;
 batch 100; CD-1 with momentum SGD. The baseline is the update as the widely copied NumPy RSM
@@ -44,6 +48,26 @@ import sys
 import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+
+def without_allocator(argv):
+    """(argv without its --allocator option, the allocator it named or None)."""
+    rest, allocator, it = [], None, iter(argv)
+    for a in it:
+        if a.startswith("--allocator="):
+            allocator = a.split("=", 1)[1]
+        elif a == "--allocator":
+            allocator = next(it, None)
+        else:
+            rest.append(a)
+    return rest, allocator
+
+
+# read by TensorFlow when it makes its CPU allocator, so set before it is imported
+if without_allocator(sys.argv[1:])[1] == "bfc":
+    os.environ["TF_CPU_ALLOCATOR_USE_BFC"] = "true"
+elif without_allocator(sys.argv[1:])[1] == "malloc":
+    os.environ.pop("TF_CPU_ALLOCATOR_USE_BFC", None)
 
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
@@ -248,25 +272,34 @@ def main():
     parser.add_argument("--threads", type=int, default=None,
                         help="TensorFlow intra-op threads (0: its default); without it, the "
                              "script runs itself with 1 and with 0, one process each")
+    parser.add_argument("--allocator", choices=("malloc", "bfc"), default=None,
+                        help="TensorFlow's CPU allocator: malloc (its default) or bfc "
+                             "(TF_CPU_ALLOCATOR_USE_BFC=true); without --threads, both")
     parser.add_argument("--throughput-only", action="store_true",
                         help="skip the step breakdown and the perplexity timings")
     args = parser.parse_args()
     if args.threads is None:
         print(f"machine load average at the start (1, 5, 15 min): {os.getloadavg()}")
+        allocators = ("malloc", "bfc") if args.allocator is None else (args.allocator,)
         for threads in (1, 0):
-            argv = [a for a in sys.argv[1:]]
-            if threads == 0 and "--throughput-only" not in argv:
-                argv.append("--throughput-only")   # the breakdown once is enough
-            subprocess.run([sys.executable, __file__, *argv, "--threads", str(threads)],
-                           check=True)
+            for allocator in allocators:
+                argv = without_allocator(sys.argv[1:])[0]
+                if (threads, allocator) != (1, allocators[0]) and (
+                        "--throughput-only" not in argv):
+                    argv.append("--throughput-only")   # the breakdown once is enough
+                subprocess.run([sys.executable, __file__, *argv, "--threads", str(threads),
+                                "--allocator", allocator], check=True)
         print(f"machine load average at the end (1, 5, 15 min): {os.getloadavg()}")
         return
     if args.threads:
         tf.config.threading.set_intra_op_parallelism_threads(args.threads)
     threads = f"{args.threads} intra-op thread" if args.threads else "default threads"
+    allocator = ("bfc (TF_CPU_ALLOCATOR_USE_BFC=true)"
+                 if os.environ.get("TF_CPU_ALLOCATOR_USE_BFC") == "true" else "malloc")
     print(f"\n=== TensorFlow with {threads} "
           f"({tf.config.threading.get_intra_op_parallelism_threads()} requested, 0 = "
-          f"default); compiled sampler op loaded: {counts_op.library() is not None} ===")
+          f"default), CPU allocator {allocator}; compiled sampler op loaded: "
+          f"{counts_op.library() is not None} ===")
     docs = load_reuters().counts.astype(np.float32)
     n, K = docs.shape
     short = docs[:args.short_docs]

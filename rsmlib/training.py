@@ -171,8 +171,12 @@ class _Trainer(tf.Module):
     ``optimizers[i]`` updates ``variables_of[i]``: [W, b_v] and [b_h] each have their
     own (b_h has its own step size), or one optimizer updates all three (a Keras
     optimizer object without ``hidden_bias_rate``); without a trained hidden bias, b_h
-    has none.
+    has none. A plain RSM trained by momentum SGD named "momentum" (without weight
+    decay) takes the hand-written step ``lean_update``; every other run the tape's
+    (``tape_update``); both give the same numbers.
     """
+
+    lean_step = True  # False: every run takes tape_update (the tests compare the two)
 
     def __init__(
         self,
@@ -211,6 +215,14 @@ class _Trainer(tf.Module):
         self.initial_moments = [
             [v.numpy() for v in opt.variables] for opt in self.optimizers
         ]
+        # the hand-written step (lean_update): a plain RSM, momentum SGD built by name
+        self.lean = (
+            _Trainer.lean_step
+            and type(model) is RSM
+            and optimizer == "momentum"
+            and momentum > 0
+            and not self.weight_decay
+        )
         self.epoch = tf.Variable(0, dtype=tf.int64, name="epoch")
         self.busy = False  # inside a fit_rsm call
         self.chains = (
@@ -276,14 +288,38 @@ class _Trainer(tf.Module):
         order ``order``: batch b is order[b·batch_size : (b+1)·batch_size] with the seed
         (epoch_seed[0], b + epoch_seed[1]·2^32). Returns the batches' reconstruction
         errors (B,) and whether the parameters are still finite."""
-        from rsmlib.keras import cd_step
-
         dtype = self.model.W.dtype
         signature = [
             tf.TensorSpec([None, self.model.vocab_size], dtype),
             tf.TensorSpec([None], tf.int32),
             tf.TensorSpec([2], tf.int64),
         ]
+        update = self.lean_update(k) if self.lean else self.tape_update(k)
+
+        @tf.function(input_signature=signature)
+        def epoch(docs, order, epoch_seed):
+            n = tf.shape(order)[0]
+            batches = (n + batch_size - 1) // batch_size
+            errors = tf.TensorArray(dtype, size=batches)
+            for b in tf.range(batches):
+                index = order[b * batch_size : tf.minimum((b + 1) * batch_size, n)]
+                # seed[0] of a pair seed shifts the batch index: (E, b) for an int seed
+                seed = tf.stack(
+                    [epoch_seed[0], tf.cast(b, tf.int64) + epoch_seed[1] * 2**32]
+                )
+                errors = errors.write(b, update(tf.gather(docs, index), index, seed))
+            finite = tf.reduce_all(
+                [tf.reduce_all(tf.math.is_finite(p)) for p in self.model.parameters]
+            )
+            return errors.stack(), finite
+
+        return epoch
+
+    def tape_update(self, k):
+        """One CD-k (or PCD-k) update of a batch (v_data, its rows ``index`` in docs,
+        its seed): ``cd_step``'s loss differentiated by ``tf.GradientTape`` and
+        applied by the Keras optimizers. Returns the batch's reconstruction error."""
+        from rsmlib.keras import cd_step
 
         def update(v_data, index, seed):
             start = None if self.chains is None else tf.gather(self.chains, index)
@@ -308,24 +344,67 @@ class _Trainer(tf.Module):
             )
             return reconstruction_error(v_data, recon)
 
-        @tf.function(input_signature=signature)
-        def epoch(docs, order, epoch_seed):
-            n = tf.shape(order)[0]
-            batches = (n + batch_size - 1) // batch_size
-            errors = tf.TensorArray(dtype, size=batches)
-            for b in tf.range(batches):
-                index = order[b * batch_size : tf.minimum((b + 1) * batch_size, n)]
-                # seed[0] of a pair seed shifts the batch index: (E, b) for an int seed
-                seed = tf.stack(
-                    [epoch_seed[0], tf.cast(b, tf.int64) + epoch_seed[1] * 2**32]
-                )
-                errors = errors.write(b, update(tf.gather(docs, index), index, seed))
-            finite = tf.reduce_all(
-                [tf.reduce_all(tf.math.is_finite(p)) for p in self.model.parameters]
-            )
-            return errors.stack(), finite
+        return update
 
-        return epoch
+    def lean_update(self, k):
+        r"""``tape_update`` for a plain RSM and momentum SGD, written out by hand:
+        the same numbers, bit for bit, in fewer operations.
+
+        With x = D b_h + v W and s = sigmoid(x), the CD loss mean_n F(v_n) − mean_n
+        F(v_n^(k)) has the gradients of eq. rsm-cd-update: dW = vᵀ(−s/N) + v_kᵀ(s_k/N),
+        db_v = vᵀ(−1/N) + v_kᵀ(1/N), db_h = Σ_n D(−s/N) + Σ_n D_k(s_k/N). Each is
+        computed by the operations ``tf.GradientTape`` builds for it (a product with a
+        column of ±1/N for db_v, the two terms added last), so the results are the
+        tape's; the data's product v W is computed once, for the sample and the
+        gradient (the tape path computes it twice). The update is Keras SGD's:
+        m ← m·momentum − g·rate, θ ← θ + m, on the optimizers' own moments and step
+        counts, so checkpoints and later calls see the state the Keras path leaves.
+        """
+        from rsmlib.keras import gibbs_negatives
+
+        model, chains = self.model, self.chains
+        W, b_v, b_h = model.parameters
+        dtype = W.dtype
+        slots = [  # (parameter, its momentum, its optimizer)
+            (var, opt.momentums[opt._get_variable_index(var)], opt)
+            for opt, variables in zip(self.optimizers, self.variables_of)
+            for var in variables
+        ]
+
+        def update(v, index, seed):
+            n = tf.cast(tf.shape(v)[0], dtype)
+            D = tf.reduce_sum(v, axis=-1, keepdims=True)
+            s = tf.sigmoid(D * b_h + tf.matmul(v, W))  # p(h | v), once
+            if chains is None:
+                v_k = gibbs_negatives(model, v, k, seed, hidden_probs=s)
+            else:
+                v_k = gibbs_negatives(model, tf.gather(chains, index), k, seed)
+                chains.scatter_nd_update(index[:, None], v_k)
+            D_k = tf.reduce_sum(v_k, axis=-1, keepdims=True)
+            s_k = tf.sigmoid(D_k * b_h + tf.matmul(v_k, W))
+            c = 1 / n  # d mean / d term
+            g, g_k = -c * s, c * s_k  # d loss / d x, data and negatives
+            column = tf.fill(tf.stack([tf.shape(v)[0], 1]), c)
+            grads = {
+                W.ref(): tf.matmul(v, g, transpose_a=True)
+                + tf.matmul(v_k, g_k, transpose_a=True),
+                b_v.ref(): tf.reshape(tf.matmul(v, -column, transpose_a=True), [-1])
+                + tf.reshape(tf.matmul(v_k, column, transpose_a=True), [-1]),
+                b_h.ref(): tf.reshape(tf.reduce_sum(D * g, 0, keepdims=True), [-1])
+                + tf.reshape(tf.reduce_sum(D_k * g_k, 0, keepdims=True), [-1]),
+            }
+            for var, m, opt in slots:
+                step = m * tf.cast(opt.momentum, dtype) - grads[var.ref()] * tf.cast(
+                    opt.learning_rate, dtype
+                )
+                m.assign(step)
+                var.assign_add(step)
+            for opt in self.optimizers:
+                opt.iterations.assign_add(1)
+            recon = v_k if (k == 1 and chains is None) else model.gibbs(v, 1, seed + 1)
+            return reconstruction_error(v, recon)
+
+        return update
 
 
 class _Runs:
@@ -378,6 +457,7 @@ def _trainer_for(model, docs, *arguments):
         model.hidden_bias,
         model.W.device,
         counts_op.library() is not None,  # which sampler the trace holds
+        _Trainer.lean_step,  # which step it holds
     )
     shared = type(model) is RSM
     runs = _SHARED if shared else getattr(model, "_fit_rsm_runs", None)
@@ -549,7 +629,7 @@ def fit_rsm(
         persistent,
         weight_decay,
     )
-    trainer.busy = True
+    trainer.busy, pulled = True, False
     try:
         history = {"epoch": [], "cd_steps": [], "reconstruction_error": []}
         manager = None
@@ -580,23 +660,23 @@ def fit_rsm(
             desc="fit_rsm",
             unit="epoch",
         )
-        while int(trainer.epoch.numpy()) < epochs:
-            epoch = int(trainer.epoch.numpy())
+        # the epoch seed (s_1·1,000,003 + epoch, s_0) in int64, wrapping as TensorFlow
+        s_0, s_1 = (int(s) for s in base_seed.numpy())
+        epoch = int(trainer.epoch.numpy())
+        trainer.pull(model)  # the trainer's copy, if it has one, is now the model
+        pulled = True
+        while epoch < epochs:
             k = schedule[epoch]
-            order = np.random.default_rng(
-                [int(base_seed[1]), int(base_seed[0]), epoch]
-            ).permutation(n)
+            order = np.random.default_rng([s_1, s_0, epoch]).permutation(n)
             if (k, batch_size) not in epoch_functions:  # traced once per model
                 epoch_functions[k, batch_size] = trainer.make_epoch(k, int(batch_size))
             # batch b of the epoch draws with the seed
             # (seed[1]·1,000,003 + epoch, b + seed[0]·2^32)
-            trainer.pull(model)  # a callback may have changed the model
             errors, finite = epoch_functions[k, batch_size](
                 docs,
-                tf.constant(order, tf.int32),
-                tf.stack([base_seed[1] * 1_000_003 + epoch, base_seed[0]]),
+                order.astype(np.int32),
+                np.array([_int64(s_1 * 1_000_003 + epoch), s_0], np.int64),
             )
-            trainer.push(model)
             if not finite:
                 raise FloatingPointError(
                     f"the parameters are no longer finite after epoch {epoch + 1}; "
@@ -610,8 +690,10 @@ def fit_rsm(
                 float(np.mean(errors.numpy().tolist()))
             )
             if callback is not None:
+                trainer.push(model)  # the callback sees the trained parameters
                 for key, value in (callback(epoch + 1, model) or {}).items():
                     history.setdefault(key, []).append(value)
+                trainer.pull(model)  # and may have changed them
             # saved last, so an interrupted epoch is redone on resume
             if manager is not None:
                 save_checkpoint(manager, os.fspath(checkpoint_dir), run, epoch + 1)
@@ -621,10 +703,19 @@ def fit_rsm(
                 )
             bar.set_postfix(k=k, recon=f"{history['reconstruction_error'][-1]:.3f}")
             bar.update(1)
+            epoch += 1
         bar.close()
     finally:
+        if pulled:  # however the call ends, the model holds the epochs trained
+            trainer.push(model)
         trainer.busy = False
     return history
+
+
+def _int64(x):
+    """The int64 that TensorFlow's int64 arithmetic gives for the Python int x (it
+    wraps)."""
+    return (x + 2**63) % 2**64 - 2**63
 
 
 def _saved_history(checkpoint_dir, latest):

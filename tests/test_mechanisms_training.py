@@ -157,7 +157,7 @@ def test_the_data_order_of_each_epoch_depends_on_the_whole_pair_seed(monkeypatch
         epoch_function = original(self, k, batch_size)
 
         def epoch(docs, order, epoch_seed):
-            orders[current].append(order.numpy().tolist())
+            orders[current].append(np.asarray(order).tolist())
             return epoch_function(docs, order, epoch_seed)
 
         return epoch

@@ -162,3 +162,110 @@ def test_training_with_the_compiled_sampler_equals_training_with_the_tf_ops(monk
     assert with_op[0] == without[0]
     for a, b in zip(with_op[1], without[1]):
         np.testing.assert_array_equal(a, b)
+
+
+def trained(docs, lean, monkeypatch, model_options=None, **options):
+    """A run from a new trainer with the hand-written step (lean) or the tape's: the
+    model, its history and its optimizers' variables (moments and step counts)."""
+    monkeypatch.setattr(training._Trainer, "lean_step", lean)
+    training._SHARED.trainers.clear()
+    model = RSM(K, F, seed=1, init_scale=0.1, **(model_options or {}))
+    run = {**OPTIONS, "epochs": 3, "seed": 6, **options}
+    history = fit_rsm(model, docs.astype(model.W.dtype.as_numpy_dtype), **run)
+    ((trainer, _),) = training._SHARED.trainers.values()
+    assert trainer.lean is lean
+    moments = [v.numpy() for opt in trainer.optimizers for v in opt.variables]
+    return model, history, moments
+
+
+@pytest.mark.parametrize("model_options, options", [
+    ({}, {}),
+    ({}, dict(hidden_bias_rate=None)),              # one rate: W, b_v and b_h
+    ({}, dict(cd_steps=2)),                         # a separate reconstruction
+    ({}, dict(cd_steps=(1, 3))),                    # two traced epochs
+    ({}, dict(persistent=True)),
+    ({}, dict(momentum=0.5, batch_size=7)),         # a short last batch
+    ({"dtype": tf.float64}, {}),
+    ({"hidden_bias": False}, {}),                   # b_h untrained: one optimizer
+])
+def test_the_hand_written_step_equals_the_tape_bit_for_bit(docs, monkeypatch,
+                                                           model_options, options):
+    lean = trained(docs, True, monkeypatch, model_options, **options)
+    tape = trained(docs, False, monkeypatch, model_options, **options)
+    assert lean[1] == tape[1]
+    for a, b in zip(lean[0].parameters, tape[0].parameters):
+        np.testing.assert_array_equal(a.numpy(), b.numpy())
+    assert len(lean[2]) == len(tape[2])
+    for a, b in zip(lean[2], tape[2]):             # momenta and iterations
+        np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize("options", [
+    dict(optimizer="adam"), dict(momentum=0.0), dict(weight_decay=1e-3),
+])
+def test_other_runs_take_the_tape(docs, options):
+    fit_rsm(RSM(K, F, seed=1), docs, epochs=1, seed=0, **OPTIONS, **options)
+    ((trainer, _),) = training._SHARED.trainers.values()
+    assert not trainer.lean
+
+
+def test_a_call_that_fails_leaves_the_model_with_the_epochs_it_trained(docs):
+    def stop(epoch, model):
+        if epoch == 2:
+            raise KeyboardInterrupt
+
+    model = RSM(K, F, seed=1, init_scale=0.1)
+    with pytest.raises(KeyboardInterrupt):
+        fit_rsm(model, docs, epochs=4, seed=2, callback=stop, **OPTIONS)
+    two = RSM(K, F, seed=1, init_scale=0.1)   # the first 2 of those 4 epochs
+    frozen_training.fit_rsm(two, docs, epochs=2, seed=2, **OPTIONS)
+    for a, b in zip(model.parameters, two.parameters):
+        np.testing.assert_array_equal(a.numpy(), b.numpy())
+    # the shared trainer trains a copy: the model is not that copy
+    ((trainer, _),) = training._SHARED.trainers.values()
+    assert trainer.model is not model
+
+
+def test_a_run_that_diverges_leaves_the_model_as_the_frozen_run_does(docs):
+    runs = []
+    for fit in (fit_rsm, frozen_training.fit_rsm):
+        model = RSM(K, F, seed=1, init_scale=0.1)
+        with pytest.raises(FloatingPointError, match="after epoch 1"):
+            fit(model, docs, epochs=3, seed=2, **{**OPTIONS, "learning_rate": 1e37})
+        runs.append(model)
+    assert not np.isfinite(runs[0].W.numpy()).all()   # the diverged parameters
+    for a, b in zip(*(model.parameters for model in runs)):
+        np.testing.assert_array_equal(a.numpy(), b.numpy())
+
+
+TRAIN_IN_A_NEW_PROCESS = """
+import sys
+import numpy as np
+from rsmlib import RSM
+from rsmlib.training import fit_rsm
+docs = np.random.default_rng(3).poisson(0.3, (150, 300)).astype(np.float32)
+docs[:, 0] += 1
+model = RSM(300, 8, seed=0, init_scale=0.05)
+history = fit_rsm(model, docs, epochs=3, batch_size=40, learning_rate=0.01, seed=2,
+                  progress=False)
+np.savez(sys.argv[1], *[p.numpy() for p in model.parameters],
+         np.array(history["reconstruction_error"]))
+"""
+
+
+def test_tensorflows_bfc_allocator_changes_no_number(tmp_path):
+    # A2 and benchmarks/RESULTS.md: TF_CPU_ALLOCATOR_USE_BFC=true is a speed setting only
+    import os
+    import subprocess
+    import sys
+
+    results = []
+    for bfc in ("false", "true"):
+        out = tmp_path / f"bfc_{bfc}.npz"
+        env = {**os.environ, "TF_CPU_ALLOCATOR_USE_BFC": bfc, "TF_CPP_MIN_LOG_LEVEL": "3"}
+        subprocess.run([sys.executable, "-c", TRAIN_IN_A_NEW_PROCESS, str(out)], env=env,
+                       check=True, timeout=600)
+        with np.load(out) as saved:
+            results.append([saved[key] for key in saved.files])
+    for a, b in zip(*results, strict=True):
+        np.testing.assert_array_equal(a, b)
