@@ -4,7 +4,7 @@ baseline, with TensorFlow at one intra-op thread and at its default, in one run.
     .venv/bin/python benchmarks/bench_rsm.py [--epochs 5] [--rounds 3] [--throughput-only]
 
 The run starts this script four times more (``--threads 1``, ``--threads 0`` = TensorFlow's
-default, each with ``--allocator malloc`` and ``--allocator bfc``), each in its own process,
+default, each with ``--allocator malloc`` and ``--allocator bfc``; twice with ``--allocator``), each in its own process,
 since TensorFlow's thread pools and its CPU memory allocator are fixed when it starts
 (``tf.config.threading.set_intra_op_parallelism_threads``; the environment variable
 ``TF_CPU_ALLOCATOR_USE_BFC=true``, TensorFlow's best-fit-with-coalescing allocator, which
@@ -265,7 +265,8 @@ def rounds_of(values):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    # no abbreviations: --allocator is read from sys.argv before TensorFlow is imported
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0], allow_abbrev=False)
     parser.add_argument("--epochs", type=int, default=5)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--short-docs", type=int, default=300)
@@ -294,8 +295,11 @@ def main():
     if args.threads:
         tf.config.threading.set_intra_op_parallelism_threads(args.threads)
     threads = f"{args.threads} intra-op thread" if args.threads else "default threads"
-    allocator = ("bfc (TF_CPU_ALLOCATOR_USE_BFC=true)"
-                 if os.environ.get("TF_CPU_ALLOCATOR_USE_BFC") == "true" else "malloc")
+    bfc = os.environ.get("TF_CPU_ALLOCATOR_USE_BFC", "").lower() in ("true", "1")
+    allocator = "bfc (TF_CPU_ALLOCATOR_USE_BFC=true)" if bfc else "malloc"
+    if args.allocator is not None and (args.allocator == "bfc") != bfc:
+        parser.error(f"--allocator {args.allocator} but TF_CPU_ALLOCATOR_USE_BFC is "
+                     f"{os.environ.get('TF_CPU_ALLOCATOR_USE_BFC')!r}")
     print(f"\n=== TensorFlow with {threads} "
           f"({tf.config.threading.get_intra_op_parallelism_threads()} requested, 0 = "
           f"default), CPU allocator {allocator}; compiled sampler op loaded: "

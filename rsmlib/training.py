@@ -356,7 +356,8 @@ class _Trainer(tf.Module):
         computed by the operations ``tf.GradientTape`` builds for it (a product with a
         column of ±1/N for db_v, the two terms added last), so the results are the
         tape's; the data's product v W is computed once, for the sample and the
-        gradient (the tape path computes it twice). The update is Keras SGD's:
+        gradient (the tape path computes it twice; no speed-up was measurable,
+        benchmarks/RESULTS.md). The update is Keras SGD's:
         m ← m·momentum − g·rate, θ ← θ + m, on the optimizers' own moments and step
         counts, so checkpoints and later calls see the state the Keras path leaves.
         """
@@ -412,11 +413,12 @@ class _Runs:
 
     Plain ``RSM`` models share one module-level cache, ``_SHARED``: a trainer there
     trains a private copy of the first model it was built for, and a call copies its
-    own model's parameters into that copy before each epoch and back after it
-    (``_Trainer.pull`` and ``push``), so every RSM of one shape, dtype and run options
-    is trained by one traced epoch. A subclass of RSM (whose methods may differ) keeps
-    its trainers in its own cache, a plain attribute: no variable of it is the model's,
-    and a copy of the model starts with none (``copy.deepcopy``).
+    own model's parameters into that copy when it starts, back when it ends and out and
+    in around each callback (``_Trainer.pull`` and ``push``), so every RSM of one
+    shape, dtype and run options is trained by one traced epoch. A subclass of RSM
+    (whose methods may differ) keeps its trainers in its own cache, a plain attribute:
+    no variable of it is the model's, and a copy of the model starts with none
+    (``copy.deepcopy``).
     """
 
     MAX_TRAINERS = 4  # each holds its documents and optimizer state: keep the latest
@@ -691,9 +693,12 @@ def fit_rsm(
             )
             if callback is not None:
                 trainer.push(model)  # the callback sees the trained parameters
-                for key, value in (callback(epoch + 1, model) or {}).items():
+                try:
+                    extra = callback(epoch + 1, model) or {}
+                finally:
+                    trainer.pull(model)  # and may have changed them, even if it raised
+                for key, value in extra.items():
                     history.setdefault(key, []).append(value)
-                trainer.pull(model)  # and may have changed them
             # saved last, so an interrupted epoch is redone on resume
             if manager is not None:
                 save_checkpoint(manager, os.fspath(checkpoint_dir), run, epoch + 1)

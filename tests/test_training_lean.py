@@ -209,21 +209,36 @@ def test_other_runs_take_the_tape(docs, options):
     assert not trainer.lean
 
 
-def test_a_call_that_fails_leaves_the_model_with_the_epochs_it_trained(docs):
-    def stop(epoch, model):
+def test_a_callback_that_changes_the_model_and_raises_keeps_its_change(docs):
+    def halve_then_stop(epoch, model):
         if epoch == 2:
+            model.W.assign(model.W * 0.5)
             raise KeyboardInterrupt
+
+    def halve(epoch, model):
+        if epoch == 2:
+            model.W.assign(model.W * 0.5)
 
     model = RSM(K, F, seed=1, init_scale=0.1)
     with pytest.raises(KeyboardInterrupt):
-        fit_rsm(model, docs, epochs=4, seed=2, callback=stop, **OPTIONS)
-    two = RSM(K, F, seed=1, init_scale=0.1)   # the first 2 of those 4 epochs
-    frozen_training.fit_rsm(two, docs, epochs=2, seed=2, **OPTIONS)
+        fit_rsm(model, docs, epochs=4, seed=2, callback=halve_then_stop, **OPTIONS)
+    two = RSM(K, F, seed=1, init_scale=0.1)   # the first 2 of those 4 epochs, then halved
+    frozen_training.fit_rsm(two, docs, epochs=2, seed=2, callback=halve, **OPTIONS)
     for a, b in zip(model.parameters, two.parameters):
         np.testing.assert_array_equal(a.numpy(), b.numpy())
-    # the shared trainer trains a copy: the model is not that copy
     ((trainer, _),) = training._SHARED.trainers.values()
-    assert trainer.model is not model
+    assert trainer.model is not model          # the shared trainer trains a copy
+
+
+def test_a_seed_whose_epoch_seed_wraps_trains_as_the_frozen_run(docs):
+    # seed[1]·1,000,003 + epoch overflows int64: Python's _int64 wraps as TensorFlow does
+    seed = tf.constant([3, 2**62], tf.int64)
+    model, fresh = RSM(K, F, seed=1, init_scale=0.1), RSM(K, F, seed=1, init_scale=0.1)
+    today = fit_rsm(model, docs, epochs=2, seed=seed, **OPTIONS)
+    frozen = frozen_training.fit_rsm(fresh, docs, epochs=2, seed=seed, **OPTIONS)
+    assert today["reconstruction_error"] == frozen["reconstruction_error"]
+    for a, b in zip(model.parameters, fresh.parameters):
+        np.testing.assert_array_equal(a.numpy(), b.numpy())
 
 
 def test_a_run_that_diverges_leaves_the_model_as_the_frozen_run_does(docs):
