@@ -4,7 +4,8 @@ baseline, with TensorFlow at one intra-op thread and at its default, in one run.
     .venv/bin/python benchmarks/bench_rsm.py [--epochs 5] [--rounds 3] [--throughput-only]
 
 The run starts this script four times more (``--threads 1``, ``--threads 0`` = TensorFlow's
-default, each with ``--allocator malloc`` and ``--allocator bfc``; twice with ``--allocator``), each in its own process,
+default, each with ``--allocator malloc`` and ``--allocator bfc``; twice with ``--allocator``),
+each in its own process,
 since TensorFlow's thread pools and its CPU memory allocator are fixed when it starts
 (``tf.config.threading.set_intra_op_parallelism_threads``; the environment variable
 ``TF_CPU_ALLOCATOR_USE_BFC=true``, TensorFlow's best-fit-with-coalescing allocator, which
@@ -29,6 +30,9 @@ What is timed, in --rounds interleaved rounds (median over rounds reported):
   of its shape has been trained in the process (tracing included), the same call on a second
   new model (the traced epoch shared by every RSM of one shape and options), and a second
   call on that model.
+* the one-off cost of a graph: TensorFlow's seconds per node to trace a tf.function and to
+  call it the first time (``one_off_per_node``), against the traced epoch's number of nodes
+  and what a short call may spend once if it is to take half NumPy's time.
 * rsmlib.keras, steady state: ``model.fit`` of a model that is one ``RSMLayer`` (k = 1) with
   ``keras.optimizers.SGD(momentum=0.9)``, timed the same way (a Keras callback per epoch):
   fed the NumPy array, the same with ``steps_per_execution=4``, fed
@@ -42,6 +46,7 @@ CD-1 step into its pieces, and the time of a held-out perplexity with each AIS e
 the output, with the machine's load (`uptime`), in benchmarks/RESULTS.md.
 """
 import argparse
+import gc
 import os
 import subprocess
 import sys
@@ -64,9 +69,10 @@ def without_allocator(argv):
 
 
 # read by TensorFlow when it makes its CPU allocator, so set before it is imported
-if without_allocator(sys.argv[1:])[1] == "bfc":
+_ALLOCATOR = without_allocator(sys.argv[1:])[1]
+if _ALLOCATOR == "bfc":
     os.environ["TF_CPU_ALLOCATOR_USE_BFC"] = "true"
-elif without_allocator(sys.argv[1:])[1] == "malloc":
+elif _ALLOCATOR == "malloc":
     os.environ.pop("TF_CPU_ALLOCATOR_USE_BFC", None)
 
 import numpy as np  # noqa: E402
@@ -161,11 +167,44 @@ def time_short_calls(docs, epochs, seed):
     training._SHARED.trainers.clear()
     seconds = []
     for call, model in enumerate((models[0], models[1], models[1])):
+        gc.collect()  # not the garbage of the measurements before (their traced graphs)
         start = time.perf_counter()
         fit_rsm(model, docs, epochs=epochs, batch_size=BATCH, learning_rate=LR,
                 seed=seed + call, progress=False)
         seconds.append(time.perf_counter() - start)
     return seconds
+
+
+def graph_nodes(function):
+    """Nodes of a traced tf.function's graph, the bodies of its loops included."""
+    graph = function.get_concrete_function().graph.as_graph_def()
+    return len(graph.node) + sum(len(f.node_def) for f in graph.library.function)
+
+
+def one_off_per_node():
+    """TensorFlow's one-off costs per graph node on this machine: (seconds per node to trace,
+    seconds per node at the first call), the least-squares slopes over three chains of 100,
+    200 and 400 trivial nodes (x <- x * c + c, autograph off), each traced and called once.
+
+    The first call of a concrete function instantiates it (Grappler's passes, the executor and
+    its kernels); a second call costs about a millisecond whatever the size."""
+    x = tf.zeros([BATCH, F])
+    sizes, traces, firsts = [], [], []
+    for links in (25, 50, 100):
+        def chain(x, links=links):
+            for _ in range(links):
+                x = x * 1.0001 + 0.5
+            return x
+
+        function = tf.function(chain, autograph=False, input_signature=[tf.TensorSpec(x.shape)])
+        start = time.perf_counter()
+        concrete = function.get_concrete_function()
+        traced = time.perf_counter()
+        concrete(x).numpy()
+        firsts.append(time.perf_counter() - traced)
+        traces.append(traced - start)
+        sizes.append(graph_nodes(function))
+    return np.polyfit(sizes, traces, 1)[0], np.polyfit(sizes, firsts, 1)[0]
 
 
 def time_keras(docs, epochs, seed, steps_per_execution=1, dataset=False):
@@ -317,6 +356,7 @@ def main():
     keras_spe_rates, keras_ds_rates, per_step_rates = [], [], []
     keras_ds_spe_rates = []
     short_first, short_shared, short_again, np_short = [], [], [], []
+    per_node = []
     for r in range(args.rounds):
         first, steady = time_fit(docs, 1 + args.epochs, seed=r)
         fit_rates.append(n / steady)
@@ -331,6 +371,10 @@ def main():
         keras_ds_spe_rates.append(n / time_keras(docs, 1 + args.epochs, seed=r, dataset=True,
                                                  steps_per_execution=4)[1])
         first_call, shared_call, second_call = time_short_calls(short, 5, seed=10 + r)
+        if r == 0:  # the traced epoch of the short calls' first model
+            ((_, functions),) = training._SHARED.trainers.values()
+            epoch_nodes = graph_nodes(functions[1, BATCH])
+        per_node.append(one_off_per_node())
         short_first.append(first_call)
         short_shared.append(shared_call)
         short_again.append(second_call)
@@ -398,6 +442,19 @@ def main():
         print(f"  short call, {name}: NumPy / fit_rsm time per round "
               f"{', '.join(f'{x:.2f}' for x in ratios)}x "
               f"(target 2x: {'reached' if min(ratios) >= 2 else 'NOT reached'} in every round)")
+    # What a short call may spend once, if it is to take half NumPy's time: the budget
+    # against what TensorFlow spends per node of a graph, traced and called the first time.
+    trace_node, first_node = np.median(per_node, axis=0)
+    per_node_s = trace_node + first_node
+    budget = t_np / 2 - t_shared
+    print(f"one-off cost of a graph here: {1e3 * trace_node:.2f} ms per node to trace and "
+          f"{1e3 * first_node:.2f} ms per node at its first call (chains of trivial nodes; "
+          f"rounds: {', '.join(f'{1e3 * (a + b):.2f}' for a, b in per_node)} ms together)")
+    print(f"  the traced epoch has {epoch_nodes} nodes: {epoch_nodes * per_node_s:.2f} s "
+          f"predicted, {t_first - t_shared:.2f} s measured (first short call - shared); a 2x "
+          f"short call leaves {budget:.2f} s for every one-off cost (half NumPy's "
+          f"{t_np:.2f} s - the shared call's {t_shared:.2f} s): room for "
+          f"{max(budget, 0) / per_node_s:.0f} nodes")
     print(f"float32 GEMM rate ((100, {K}) x ({K}, {F})): {gflops:.1f} GFLOP/s -> matmul bound "
           f"{bound:.0f} documents/s (fit_rsm reaches {100 * rate / bound:.0f}% of it)")
     if args.throughput_only:

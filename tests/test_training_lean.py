@@ -73,10 +73,14 @@ def frozen_run(docs, model_seed, callback=None, **run):
     return history, [p.numpy() for p in fresh.parameters]
 
 
+def assert_same_parameters(model, parameters):
+    for a, b in zip(model.parameters, parameters, strict=True):
+        np.testing.assert_array_equal(a.numpy(), np.asarray(b))
+
+
 def assert_same_run(model, history, frozen):
     assert history["reconstruction_error"] == frozen[0]["reconstruction_error"]
-    for a, b in zip(model.parameters, frozen[1]):
-        np.testing.assert_array_equal(a.numpy(), b)
+    assert_same_parameters(model, frozen[1])
 
 
 @pytest.mark.parametrize("persistent", [False, True])
@@ -124,8 +128,7 @@ def test_a_fit_rsm_call_from_a_callback_does_not_disturb_the_running_one(docs):
     fresh = RSM(K, F, seed=7, init_scale=0.1)
     for epoch in (1, 2, 3):
         frozen_training.fit_rsm(fresh, docs, epochs=1, seed=epoch, **OPTIONS)
-    for a, b in zip(side.parameters, fresh.parameters):
-        np.testing.assert_array_equal(a.numpy(), b.numpy())
+    assert_same_parameters(side, fresh.parameters)
 
 
 def test_a_subclass_of_rsm_keeps_its_own_trainer(docs):
@@ -224,8 +227,7 @@ def test_a_callback_that_changes_the_model_and_raises_keeps_its_change(docs):
         fit_rsm(model, docs, epochs=4, seed=2, callback=halve_then_stop, **OPTIONS)
     two = RSM(K, F, seed=1, init_scale=0.1)   # the first 2 of those 4 epochs, then halved
     frozen_training.fit_rsm(two, docs, epochs=2, seed=2, callback=halve, **OPTIONS)
-    for a, b in zip(model.parameters, two.parameters):
-        np.testing.assert_array_equal(a.numpy(), b.numpy())
+    assert_same_parameters(model, two.parameters)
     ((trainer, _),) = training._SHARED.trainers.values()
     assert trainer.model is not model          # the shared trainer trains a copy
 
@@ -233,12 +235,9 @@ def test_a_callback_that_changes_the_model_and_raises_keeps_its_change(docs):
 def test_a_seed_whose_epoch_seed_wraps_trains_as_the_frozen_run(docs):
     # seed[1]·1,000,003 + epoch overflows int64: Python's _int64 wraps as TensorFlow does
     seed = tf.constant([3, 2**62], tf.int64)
-    model, fresh = RSM(K, F, seed=1, init_scale=0.1), RSM(K, F, seed=1, init_scale=0.1)
-    today = fit_rsm(model, docs, epochs=2, seed=seed, **OPTIONS)
-    frozen = frozen_training.fit_rsm(fresh, docs, epochs=2, seed=seed, **OPTIONS)
-    assert today["reconstruction_error"] == frozen["reconstruction_error"]
-    for a, b in zip(model.parameters, fresh.parameters):
-        np.testing.assert_array_equal(a.numpy(), b.numpy())
+    model = RSM(K, F, seed=1, init_scale=0.1)
+    history = fit_rsm(model, docs, epochs=2, seed=seed, **OPTIONS)
+    assert_same_run(model, history, frozen_run(docs, 1, epochs=2, seed=seed))
 
 
 def test_a_run_that_diverges_leaves_the_model_as_the_frozen_run_does(docs):
@@ -249,8 +248,7 @@ def test_a_run_that_diverges_leaves_the_model_as_the_frozen_run_does(docs):
             fit(model, docs, epochs=3, seed=2, **{**OPTIONS, "learning_rate": 1e37})
         runs.append(model)
     assert not np.isfinite(runs[0].W.numpy()).all()   # the diverged parameters
-    for a, b in zip(*(model.parameters for model in runs)):
-        np.testing.assert_array_equal(a.numpy(), b.numpy())
+    assert_same_parameters(runs[0], runs[1].parameters)
 
 
 TRAIN_IN_A_NEW_PROCESS = """
