@@ -318,6 +318,8 @@ def main():
     parser.add_argument("--throughput-only", action="store_true",
                         help="skip the step breakdown and the perplexity timings")
     args = parser.parse_args()
+    if args.rounds < 1 or args.epochs < 1:
+        parser.error(f"--rounds and --epochs must be >= 1; got {args.rounds}, {args.epochs}")
     if args.threads is None:
         print(f"machine load average at the start (1, 5, 15 min): {os.getloadavg()}")
         allocators = ("malloc", "bfc") if args.allocator is None else (args.allocator,)
