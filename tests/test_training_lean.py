@@ -49,8 +49,7 @@ def test_a_second_call_reuses_the_traced_epoch_and_equals_a_fresh_run(docs, opti
         frozen = frozen_training.fit_rsm(fresh, docs, optimizer=optimizer,
                                          persistent=persistent, **OPTIONS, **run)
         assert today["reconstruction_error"] == frozen["reconstruction_error"]
-        for a, b in zip(model.parameters, fresh.parameters):
-            np.testing.assert_array_equal(a.numpy(), b.numpy())
+        assert_same_parameters(model, fresh.parameters)
     (epoch,) = epoch_functions()
     assert epoch.experimental_get_tracing_count() == 1
 
