@@ -25,9 +25,11 @@ part took, and a SHA-256 of the trained parameters of each model (W, b_v, b_h as
 takes the seed recorded in the file; the same seeds give the same file on the same kind of
 machine, but training is not bit-reproducible across CPUs (a CPU with other vector
 instructions rounds the products differently, and 40 epochs of training amplify that into a
-different model), so on another kind of machine rerun this script before Chapter 3. Chapter 3
-reads the file
-(scripts/results/ais_temperature_study.json) and asserts what it states.
+different model). So the default output is named after the CPU's vendor_id
+(scripts/results/ais_temperature_study_GenuineIntel.json, ..._AuthenticAMD.json): one file per
+kind, committed. Chapter 3 reads them all, checks that one of them holds its own seed-0 model
+(on a new kind of machine, run this script before Chapter 3), and asserts its claims over every
+committed model.
 """
 import argparse
 import hashlib
@@ -51,8 +53,22 @@ from rsmlib.ais import (ais_log_partition, ais_log_partition_by_length,  # noqa:
 from rsmlib.training import fit_rsm  # noqa: E402
 
 TRAINING_SEEDS = (0, 1, 2)  # Chapter 3's three RSM-16s (its table's seeds)
+
+
+def cpu_vendor():
+    """The CPU's vendor_id ('GenuineIntel', 'AuthenticAMD'), else the machine's architecture."""
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("vendor_id"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.machine() or "unknown"
+
+
 DEFAULT_OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "results",
-                           "ais_temperature_study.json")
+                           f"ais_temperature_study_{cpu_vendor()}.json")
 
 
 def paper_schedule():
