@@ -55,20 +55,7 @@ from rsmlib.training import fit_rsm  # noqa: E402
 TRAINING_SEEDS = (0, 1, 2)  # Chapter 3's three RSM-16s (its table's seeds)
 
 
-def cpu_vendor():
-    """The CPU's vendor_id ('GenuineIntel', 'AuthenticAMD'), else the machine's architecture."""
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("vendor_id"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.machine() or "unknown"
-
-
-DEFAULT_OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "results",
-                           f"ais_temperature_study_{cpu_vendor()}.json")
+RESULTS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "results")
 
 
 def paper_schedule():
@@ -86,17 +73,18 @@ def parameter_sha256(model):
 
 
 def cpu_description():
-    """The CPU's model name and its vector-instruction flags (training depends on them)."""
+    """The CPU's model name, vendor_id and vector-instruction flags (training depends on them)."""
     try:
         with open("/proc/cpuinfo") as f:
             info = f.read()
     except OSError:
-        return {"model_name": platform.processor(), "vector_flags": None}
-    name = next((line.split(":", 1)[1].strip() for line in info.splitlines()
-                 if line.startswith("model name")), None)
-    flags = next((line.split(":", 1)[1].split() for line in info.splitlines()
-                  if line.startswith("flags")), [])
-    return {"model_name": name,
+        return {"model_name": platform.processor(), "vendor_id": platform.machine(),
+                "vector_flags": None}
+    fields = dict(line.split(":", 1) for line in info.split("\n\n")[0].splitlines()
+                  if ":" in line)
+    fields = {key.strip(): value.strip() for key, value in fields.items()}
+    flags = fields.get("flags", "").split()
+    return {"model_name": fields.get("model name"), "vendor_id": fields.get("vendor_id"),
             "vector_flags": sorted(f for f in flags if f.startswith(("avx", "fma", "amx")))}
 
 
@@ -168,9 +156,12 @@ def study_model(model, base, num_betas):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", default=DEFAULT_OUT)
+    parser.add_argument("--out", help="default: results/ais_temperature_study_<vendor_id>.json")
     parser.add_argument("--betas", type=int, default=21, help="grid of β for part 3")
     args = parser.parse_args()
+    if args.out is None:
+        vendor = cpu_description()["vendor_id"]
+        args.out = os.path.join(RESULTS, f"ais_temperature_study_{vendor}.json")
     tf.config.experimental.enable_op_determinism()
     started = time.time()
     train, _ = split_documents(load_reuters().counts, 0.2, seed=0)

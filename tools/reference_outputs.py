@@ -1,6 +1,7 @@
-"""Record a notebook's outputs, as executed on one kind of CPU, for nbval on that kind.
+r"""Record a notebook's outputs, as executed on one kind of CPU, for nbval on that kind.
 
-    python tools/reference_outputs.py --vendor GenuineIntel --rev 2778f30 chapters/02_replicated_softmax.ipynb
+    python tools/reference_outputs.py --vendor GenuineIntel --rev 0a3a7ff \
+        chapters/02_replicated_softmax.ipynb [more.ipynb ...]
 
 The notebooks store the outputs of one kind of CPU (``tools/execute.py``, top to bottom). Where
 another kind prints other numbers (float32 rounding, amplified by training), nbval compares
