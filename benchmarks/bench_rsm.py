@@ -30,6 +30,12 @@ What is timed, in --rounds interleaved rounds (median over rounds reported):
   of its shape has been trained in the process (tracing included), the same call on a second
   new model (the traced epoch shared by every RSM of one shape and options), and a second
   call on that model.
+* fit_rsm, short call in a new process (``--short-probe``: started with an empty cache of
+  traced epochs, ``rsmlib.training.epoch_cache_dir``; again with the epoch that run saved; and
+  once more so, with TensorFlow's graph optimizer Grappler on for the epoch), after a warm-up
+  call on a model of another shape: the same 5-epoch call, the call again on that model (no
+  one-off cost left), and NumPy's, timed in that process. The rows above run with the cache
+  off, so their first calls trace.
 * the one-off cost of a graph: TensorFlow's seconds per node to trace a tf.function and to
   call it the first time (``one_off_per_node``), against the traced epoch's number of nodes
   and what a short call may spend once if it is to take half NumPy's time.
@@ -47,9 +53,11 @@ the output, with the machine's load (`uptime`), in benchmarks/RESULTS.md.
 """
 import argparse
 import gc
+import json
 import os
 import subprocess
 import sys
+import tempfile
 import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
@@ -173,6 +181,51 @@ def time_short_calls(docs, epochs, seed):
                 seed=seed + call, progress=False)
         seconds.append(time.perf_counter() - start)
     return seconds
+
+
+def short_in_new_process(args, cache, grappler=False):
+    """{"fit_rsm": seconds, "again": seconds, "numpy": seconds, "tracings": [...]} of the
+    short call in a new process whose cache of traced epochs is the folder ``cache`` (see
+    ``short_probe``); ``grappler``: with TensorFlow's graph optimizer on for the epoch."""
+    argv = [sys.executable, __file__, "--short-probe", str(cache), "--threads",
+            str(args.threads), "--short-docs", str(args.short_docs)]
+    done = subprocess.run(argv + ["--grappler"] * grappler, check=True, capture_output=True,
+                          text=True)
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def short_probe(args):
+    """The short call in this new process, its cache of traced epochs ``args.short_probe``;
+    prints (as JSON) its seconds, those of the same call again on that model (no one-off
+    cost left), the faster NumPy's and how often its epoch was traced."""
+    if args.grappler:
+        training._RUN_CONFIG = b""  # the epoch run with TensorFlow's default options
+    docs = load_reuters().counts.astype(np.float32)
+    short = docs[:args.short_docs]
+    # the process's one-off costs (Keras, TensorFlow's first function) paid on a model of
+    # another shape, with the cache off
+    os.environ["RSMLIB_CACHE_DIR"] = "off"
+    fit_rsm(RSM(docs.shape[1], 2 * F, seed=1), docs[:2 * BATCH], epochs=1, batch_size=BATCH,
+            learning_rate=LR, seed=0, progress=False)
+    time_numpy(short, 1, seed=0)
+    training._SHARED.trainers.clear()  # the warm-up's trainer: its tracings are not counted
+    os.environ["RSMLIB_CACHE_DIR"] = args.short_probe
+    model = RSM(docs.shape[1], F, seed=10, init_scale=0.01)
+    gc.collect()
+    start = time.perf_counter()
+    fit_rsm(model, short, epochs=5, batch_size=BATCH, learning_rate=LR, seed=10,
+            progress=False)
+    seconds = time.perf_counter() - start
+    tracings = [f.experimental_get_tracing_count()
+                for _, fs in training._SHARED.trainers.values() for f in fs.values()]
+    start = time.perf_counter()
+    fit_rsm(model, short, epochs=5, batch_size=BATCH, learning_rate=LR, seed=11,
+            progress=False)
+    again = time.perf_counter() - start
+    with threadpool_limits(limits=1, user_api="blas"):
+        one = time_numpy(short, 5, seed=0)
+    print(json.dumps({"fit_rsm": seconds, "again": again, "tracings": tracings,
+                      "numpy": min(one, time_numpy(short, 5, seed=0))}))
 
 
 def graph_nodes(function):
@@ -315,6 +368,11 @@ def main():
     parser.add_argument("--allocator", choices=("malloc", "bfc"), default=None,
                         help="TensorFlow's CPU allocator: malloc (its default) or bfc "
                              "(TF_CPU_ALLOCATOR_USE_BFC=true); without --threads, both")
+    parser.add_argument("--short-probe", metavar="CACHE", default=None,
+                        help="(internal) time the short call in this process, with CACHE as "
+                             "its cache of traced epochs, and print JSON")
+    parser.add_argument("--grappler", action="store_true",
+                        help="(internal, with --short-probe) Grappler on for the epoch")
     parser.add_argument("--throughput-only", action="store_true",
                         help="skip the step breakdown and the perplexity timings")
     args = parser.parse_args()
@@ -335,6 +393,9 @@ def main():
         return
     if args.threads:
         tf.config.threading.set_intra_op_parallelism_threads(args.threads)
+    if args.short_probe is not None:
+        return short_probe(args)
+    os.environ["RSMLIB_CACHE_DIR"] = "off"  # every call below traces: no cache between runs
     threads = f"{args.threads} intra-op thread" if args.threads else "default threads"
     bfc = os.environ.get("TF_CPU_ALLOCATOR_USE_BFC", "").lower() in ("true", "1")
     allocator = "bfc (TF_CPU_ALLOCATOR_USE_BFC=true)" if bfc else "malloc"
@@ -358,6 +419,7 @@ def main():
     keras_spe_rates, keras_ds_rates, per_step_rates = [], [], []
     keras_ds_spe_rates = []
     short_first, short_shared, short_again, np_short = [], [], [], []
+    new_process = [], [], []  # short calls in new processes: cache empty, filled, Grappler
     per_node = []
     for r in range(args.rounds):
         first, steady = time_fit(docs, 1 + args.epochs, seed=r)
@@ -375,7 +437,7 @@ def main():
         first_call, shared_call, second_call = time_short_calls(short, 5, seed=10 + r)
         if r == 0:  # the traced epoch of the short calls' first model
             ((_, functions),) = training._SHARED.trainers.values()
-            epoch_nodes = graph_nodes(functions[1, BATCH])
+            epoch_nodes = graph_nodes(functions[1, BATCH].traced)
         per_node.append(one_off_per_node())
         short_first.append(first_call)
         short_shared.append(shared_call)
@@ -385,6 +447,16 @@ def main():
             np1_rates.append(n * args.epochs / time_numpy(docs, args.epochs, seed=r))
             one = time_numpy(short, 5, seed=r)
         np_short.append(min(one, time_numpy(short, 5, seed=r)))
+        with tempfile.TemporaryDirectory() as cache:
+            probes = [short_in_new_process(args, cache),   # traces, and saves the epoch
+                      short_in_new_process(args, cache),   # loads it
+                      short_in_new_process(args, cache, grappler=True)]
+        tracings = [probe["tracings"] for probe in probes]
+        if tracings != [[1], [0], [0]]:
+            raise RuntimeError(f"new-process tracings {tracings}: expected [1] (empty "
+                               "cache), then [0] (the saved epoch loaded)")
+        for rows, probe in zip(new_process, probes):
+            rows.append(probe)
 
     rate = np.median(fit_rates)
     rate_np = max(np.median(np_rates), np.median(np1_rates))   # the faster NumPy
@@ -442,6 +514,15 @@ def main():
                         ("same model", short_again)):
         ratios = [t_n / t for t_n, t in zip(np_short, times)]
         print(f"  short call, {name}: NumPy / fit_rsm time per round "
+              f"{', '.join(f'{x:.2f}' for x in ratios)}x "
+              f"(target 2x: {'reached' if min(ratios) >= 2 else 'NOT reached'} in every round)")
+    for name, probes in zip(("cache empty (trace, save)", "cache filled (load)",
+                             "cache filled, Grappler on"), new_process):
+        ratios = [p["numpy"] / p["fit_rsm"] for p in probes]
+        print(f"  short call in a new process, {name}: fit_rsm "
+              f"{np.median([p['fit_rsm'] for p in probes]):.3f} s, again on that model "
+              f"{np.median([p['again'] for p in probes]):.3f} s, NumPy "
+              f"{np.median([p['numpy'] for p in probes]):.3f} s; NumPy / fit_rsm per round "
               f"{', '.join(f'{x:.2f}' for x in ratios)}x "
               f"(target 2x: {'reached' if min(ratios) >= 2 else 'NOT reached'} in every round)")
     # What a short call may spend once, if it is to take half NumPy's time: the budget

@@ -10,11 +10,14 @@ numbers are functions of the seed, the epoch and the batch, checkpointed by
 ``tf.train.CheckpointManager``.
 """
 import copy
+import hashlib
 import json
 import math
 import numbers
 import os
+import warnings
 from collections.abc import Callable
+from importlib import resources
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -441,11 +444,13 @@ def _trainer_for(model, docs, *arguments):
     (``_Trainer.reset``), so its epochs are traced once per process (once per model
     for a subclass of RSM). A Keras optimizer object, whose state is the caller's, gets
     a new trainer, and so does a call made while the cached trainer is running (from
-    another call's callback).
+    another call's callback). Returns (trainer, its epochs by (k, batch_size), the run
+    key under which ``_epoch_for`` may keep them on disk: None for a new trainer or a
+    subclass of RSM).
     """
     optimizer, learning_rate, hidden_bias_rate, momentum, persistent, decay = arguments
     if not isinstance(optimizer, str):
-        return _Trainer(model, docs, *arguments), {}
+        return _Trainer(model, docs, *arguments), {}, None
     key = (
         optimizer,
         float(learning_rate),
@@ -467,7 +472,7 @@ def _trainer_for(model, docs, *arguments):
         runs = _Runs()
         model._fit_rsm_runs = runs
     if key in runs.trainers and runs.trainers[key][0].busy:
-        return _Trainer(model, docs, *arguments), {}
+        return _Trainer(model, docs, *arguments), {}, None
     if key in runs.trainers:
         trainer, epochs = runs.trainers.pop(key)  # re-inserted below: the latest
         trainer.reset(docs)
@@ -477,7 +482,7 @@ def _trainer_for(model, docs, *arguments):
     runs.trainers[key] = (trainer, epochs)
     while len(runs.trainers) > runs.MAX_TRAINERS:  # a sweep of rates: drop the oldest
         runs.trainers.pop(next(iter(runs.trainers)))
-    return trainer, epochs
+    return trainer, epochs, key if shared else None
 
 
 def fit_rsm(
@@ -621,7 +626,7 @@ def fit_rsm(
     if not getattr(model, "hidden_bias", True):
         run["hidden_bias"] = False
 
-    trainer, epoch_functions = _trainer_for(
+    trainer, epoch_functions, cache_key = _trainer_for(
         model,
         docs,
         optimizer,
@@ -670,8 +675,10 @@ def fit_rsm(
         while epoch < epochs:
             k = schedule[epoch]
             order = np.random.default_rng([s_1, s_0, epoch]).permutation(n)
-            if (k, batch_size) not in epoch_functions:  # traced once per model
-                epoch_functions[k, batch_size] = trainer.make_epoch(k, int(batch_size))
+            if (k, batch_size) not in epoch_functions:  # traced (or loaded) once
+                epoch_functions[k, batch_size] = _epoch_for(
+                    trainer, k, int(batch_size), cache_key
+                )
             # batch b of the epoch draws with the seed
             # (seed[1]·1,000,003 + epoch, b + seed[0]·2^32)
             errors, finite = epoch_functions[k, batch_size](
@@ -735,3 +742,195 @@ def _saved_history(checkpoint_dir, latest):
             f"{type(error).__name__}: {error}"
         ) from error
     return {key: saved[key].tolist() for key in saved.files}
+
+
+def epoch_cache_dir() -> str | None:
+    """The folder where ``fit_rsm`` keeps traced epochs between processes, or None.
+
+    The environment variable ``RSMLIB_CACHE_DIR``, read at every call: a folder, or
+    "off" (or empty) for no cache; unset, ``$XDG_CACHE_HOME/rsmlib`` (by default
+    ``~/.cache/rsmlib``). Files there are graphs that TensorFlow runs: keep the folder
+    your own.
+
+    Examples:
+        >>> from unittest import mock
+        >>> with mock.patch.dict(os.environ, {"RSMLIB_CACHE_DIR": "off"}):
+        ...     print(epoch_cache_dir())
+        None
+        >>> with mock.patch.dict(os.environ, {"RSMLIB_CACHE_DIR": "/data/rsm"}):
+        ...     print(epoch_cache_dir())
+        /data/rsm
+    """
+    setting = os.environ.get("RSMLIB_CACHE_DIR")
+    if setting is None:
+        base = os.environ.get("XDG_CACHE_HOME") or os.path.join("~", ".cache")
+        return os.path.join(os.path.expanduser(base), "rsmlib")
+    if setting.strip().lower() in ("", "off"):
+        return None
+    return os.path.expanduser(setting)
+
+
+# Grappler (TensorFlow's graph optimizer) off for the hand-written step's epoch: it made
+# a new process's first call slower (benchmarks/RESULTS.md) and changes no number there
+# (tests/test_epoch_cache.py); the tape's epochs keep it, since with weight decay it
+# changes the last bits (tests/test_training_frozen.py fails without it)
+_RUN_CONFIG = tf.compat.v1.ConfigProto()
+_RUN_CONFIG.graph_options.rewrite_options.disable_meta_optimizer = True
+_RUN_CONFIG = _RUN_CONFIG.SerializeToString()
+_CACHE_FORMAT = 1
+_CODE_VERSION = []
+
+
+class _Epoch:
+    """A traced epoch (``_Trainer.make_epoch``) run as the graph it was traced to.
+
+    ``name``: the registered function; ``outputs``: its output dtypes; ``handles``: the
+    run's variables it takes after (docs, order, epoch_seed); ``config``: the call's
+    serialized ConfigProto (b"": TensorFlow's defaults); ``traced``: the tf.function it
+    came from (None: loaded from the cache)."""
+
+    def __init__(self, name, outputs, handles, config, traced=None):
+        self.name, self.outputs, self.handles = name, outputs, handles
+        self.config, self.traced = config, traced
+
+    def __call__(self, docs, order, epoch_seed):
+        inputs = [tf.convert_to_tensor(x) for x in (docs, order, epoch_seed)]
+        return tuple(
+            tf.raw_ops.StatefulPartitionedCall(
+                args=inputs + self.handles,
+                Tout=self.outputs,
+                f=self.name,
+                config_proto=self.config,
+            )
+        )
+
+    def experimental_get_tracing_count(self) -> int:
+        """How often this epoch was traced in this process (0: loaded)."""
+        if self.traced is None:
+            return 0
+        return self.traced.experimental_get_tracing_count()
+
+
+def _code_version():
+    """What a traced epoch depends on besides its run: the source of rsmlib, the
+    compiled op, TensorFlow's and Keras's versions."""
+    if not _CODE_VERSION:
+        import keras
+
+        digest = hashlib.sha256(f"{tf.__version__} {keras.__version__}".encode())
+        package = resources.files("rsmlib")
+        files = sorted(p for p in package.iterdir() if p.name.endswith(".py"))
+        if counts_op.library() is not None:
+            files.append(package / "ops" / "_counts_from_uniforms.so")
+        for file in files:
+            digest.update(file.name.encode() + file.read_bytes())
+        _CODE_VERSION.append(digest.hexdigest())
+    return _CODE_VERSION[0]
+
+
+def _renamed(library, prefix):
+    """A copy of a FunctionDefLibrary whose functions are named prefix_0, prefix_1, ...
+    (the names of a trace are only unique within its process)."""
+    library = copy.deepcopy(library)
+    names = {f.signature.name: f"{prefix}_{i}" for i, f in enumerate(library.function)}
+
+    def rename(attr):
+        if attr.HasField("func") and attr.func.name in names:
+            attr.func.name = names[attr.func.name]
+        for func in attr.list.func:
+            func.name = names.get(func.name, func.name)
+
+    for function in library.function:
+        function.signature.name = names[function.signature.name]
+        for node in function.node_def:
+            for attr in node.attr.values():
+                rename(attr)
+    return library
+
+
+def _register(library):
+    from tensorflow.python.eager import context as eager
+
+    for function in library.function:
+        if not eager.context().has_function(function.signature.name):
+            eager.context().add_function_def(function)
+
+
+def _epoch_for(trainer, k, batch_size, key):
+    """The epoch function of ``trainer`` for (k, batch_size): loaded from the cache
+    (``epoch_cache_dir``) where it holds this run's epoch (``key``: the run key, None
+    for no cache), else traced, and saved there."""
+    from tensorflow.core.framework import function_pb2
+
+    variables = trainer.state
+    config = _RUN_CONFIG if trainer.lean else b""
+    directory = None if key is None else epoch_cache_dir()
+    digest = hashlib.sha256(
+        repr((_CACHE_FORMAT, key, k, batch_size, _code_version())).encode()
+    ).hexdigest()
+    path = None if directory is None else os.path.join(directory, f"epoch-{digest}")
+    if path is not None and os.path.exists(path + ".json"):
+        try:
+            with open(path + ".json") as f:
+                saved = json.load(f)
+            with open(path + ".pb", "rb") as f:
+                library = function_pb2.FunctionDefLibrary.FromString(f.read())
+            handles = [variables[i].handle for i in saved["roles"]]
+            outputs = [tf.as_dtype(name) for name in saved["outputs"]]
+            _register(library)
+            return _Epoch(saved["name"], outputs, handles, config)
+        except Exception as error:  # traced again below, and saved over it
+            warnings.warn(
+                f"fit_rsm: the cached epoch {path}.pb cannot be used "
+                f"({type(error).__name__}: {error}); tracing it again",
+                RuntimeWarning,
+                stacklevel=3,
+            )
+    traced = trainer.make_epoch(k, batch_size)
+    concrete = traced.get_concrete_function()
+    position = {id(v.handle): i for i, v in enumerate(variables)}
+    roles = [position.get(id(c)) for c in concrete.captured_inputs]
+    if None in roles:  # it captured something that is not the run's: run it as traced
+        return traced
+    library = concrete.graph.as_graph_def().library
+    library.function.add().CopyFrom(concrete.function_def)
+    _register(library)
+    outputs = [t.dtype for t in concrete.outputs]
+    epoch = _Epoch(
+        concrete.function_def.signature.name,
+        outputs,
+        [variables[i].handle for i in roles],
+        config,
+        traced,
+    )
+    if path is not None:
+        renamed = _renamed(library, f"rsmlib_epoch_{digest[:20]}")
+        _save_epoch(path, renamed, roles, outputs)
+    return epoch
+
+
+def _save_epoch(path, library, roles, outputs):
+    """Write a traced epoch beside ``path`` (.pb, then .json: a .json is complete)."""
+    saved = {
+        "format": _CACHE_FORMAT,
+        "name": library.function[-1].signature.name,
+        "roles": roles,
+        "outputs": [dtype.name for dtype in outputs],
+    }
+    try:
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        for suffix, data in (
+            (".pb", library.SerializeToString()),
+            (".json", json.dumps(saved).encode()),
+        ):
+            temporary = f"{path}{suffix}.{os.getpid()}.tmp"
+            with open(temporary, "wb") as f:
+                f.write(data)
+            os.replace(temporary, path + suffix)
+    except OSError as error:
+        warnings.warn(
+            f"fit_rsm: cannot save the traced epoch in {os.path.dirname(path)} "
+            f"({error}); set RSMLIB_CACHE_DIR to a writable folder, or to off",
+            RuntimeWarning,
+            stacklevel=3,
+        )

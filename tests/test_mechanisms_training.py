@@ -150,11 +150,11 @@ def test_the_data_order_of_each_epoch_depends_on_the_whole_pair_seed(monkeypatch
     # seeded without seed[0] is the same for both), and each order is a permutation
     from rsmlib import training
 
-    original = training._Trainer.make_epoch
+    original = training._epoch_for
     orders = {}
 
-    def recording(self, k, batch_size):
-        epoch_function = original(self, k, batch_size)
+    def recording(trainer, k, batch_size, key):
+        epoch_function = original(trainer, k, batch_size, key)
 
         def epoch(docs, order, epoch_seed):
             orders[current].append(np.asarray(order).tolist())
@@ -162,7 +162,7 @@ def test_the_data_order_of_each_epoch_depends_on_the_whole_pair_seed(monkeypatch
 
         return epoch
 
-    monkeypatch.setattr(training._Trainer, "make_epoch", recording)
+    monkeypatch.setattr(training, "_epoch_for", recording)
     docs = np.tile(DOCS, (4, 1))  # 24 documents
     for current in ((1, 5), (2, 5)):
         orders[current] = []
