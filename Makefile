@@ -12,6 +12,8 @@ NBVAL  := -p nbval_plugin --nbval --nbval-current-env --nbval-sanitize-with test
 export TF_CPP_MIN_LOG_LEVEL := 3
 export TF_ENABLE_ONEDNN_OPTS := 0
 export PYTHONHASHSEED := 0
+# fit_rsm's cache of traced epochs (Appendix A.2) off: no result depends on ~/.cache
+export RSMLIB_CACHE_DIR := off
 
 .PHONY: book test export execute lab clean mutants
 

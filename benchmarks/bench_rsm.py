@@ -32,10 +32,10 @@ What is timed, in --rounds interleaved rounds (median over rounds reported):
   call on that model.
 * fit_rsm, short call in a new process (``--short-probe``: started with an empty cache of
   traced epochs, ``rsmlib.training.epoch_cache_dir``; again with the epoch that run saved; and
-  once more so, with TensorFlow's graph optimizer Grappler on for the epoch), after a warm-up
-  call on a model of another shape: the same 5-epoch call, the call again on that model (no
-  one-off cost left), and NumPy's, timed in that process. The rows above run with the cache
-  off, so their first calls trace.
+  the same two with TensorFlow's graph optimizer Grappler on for the epoch, the second timed),
+  after a warm-up call on a model of another shape: the same 5-epoch call, the call again on
+  that model (no one-off cost left), and NumPy's, timed in that process. The rows above run
+  with the cache off, so their first calls trace.
 * the one-off cost of a graph: TensorFlow's seconds per node to trace a tf.function and to
   call it the first time (``one_off_per_node``), against the traced epoch's number of nodes
   and what a short call may spend once if it is to take half NumPy's time.
@@ -199,7 +199,7 @@ def short_probe(args):
     prints (as JSON) its seconds, those of the same call again on that model (no one-off
     cost left), the faster NumPy's and how often its epoch was traced."""
     if args.grappler:
-        training._RUN_CONFIG = b""  # the epoch run with TensorFlow's default options
+        training.GRAPPLER_OFF = False  # the epoch run with Grappler, as a tf.function
     docs = load_reuters().counts.astype(np.float32)
     short = docs[:args.short_docs]
     # the process's one-off costs (Keras, TensorFlow's first function) paid on a model of
@@ -450,12 +450,14 @@ def main():
         with tempfile.TemporaryDirectory() as cache:
             probes = [short_in_new_process(args, cache),   # traces, and saves the epoch
                       short_in_new_process(args, cache),   # loads it
+                      # Grappler is in the cache key: its epoch saved, then loaded
+                      short_in_new_process(args, cache, grappler=True),
                       short_in_new_process(args, cache, grappler=True)]
         tracings = [probe["tracings"] for probe in probes]
-        if tracings != [[1], [0], [0]]:
+        if tracings != [[1], [0], [1], [0]]:
             raise RuntimeError(f"new-process tracings {tracings}: expected [1] (empty "
-                               "cache), then [0] (the saved epoch loaded)")
-        for rows, probe in zip(new_process, probes):
+                               "cache), then [0] (the saved epoch loaded), for each setting")
+        for rows, probe in zip(new_process, probes[:2] + probes[3:]):
             rows.append(probe)
 
     rate = np.median(fit_rates)

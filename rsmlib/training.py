@@ -15,6 +15,7 @@ import json
 import math
 import numbers
 import os
+import tempfile
 import warnings
 from collections.abc import Callable
 from importlib import resources
@@ -770,15 +771,27 @@ def epoch_cache_dir() -> str | None:
     return os.path.expanduser(setting)
 
 
-# Grappler (TensorFlow's graph optimizer) off for the hand-written step's epoch: it made
-# a new process's first call slower (benchmarks/RESULTS.md) and changes no number there
-# (tests/test_epoch_cache.py); the tape's epochs keep it, since with weight decay it
-# changes the last bits (tests/test_training_frozen.py fails without it)
-_RUN_CONFIG = tf.compat.v1.ConfigProto()
-_RUN_CONFIG.graph_options.rewrite_options.disable_meta_optimizer = True
-_RUN_CONFIG = _RUN_CONFIG.SerializeToString()
-_CACHE_FORMAT = 1
+_CACHE_FORMAT = 2
 _CODE_VERSION = []
+GRAPPLER_OFF = True  # False: the hand-written step's epoch keeps Grappler too
+
+
+def _call_config(lean):
+    """The ConfigProto of an epoch's call: the one a tf.function call passes (soft
+    placement, ``tf.config.optimizer`` settings), with Grappler (TensorFlow's graph
+    optimizer) off for the hand-written step's epoch. In the benchmark Grappler made a
+    new process's first call slower (benchmarks/RESULTS.md); off, it changed no number
+    of the hand-written step in the CPU tests (tests/test_epoch_cache.py). The tape's
+    epochs keep it: there, with weight decay, it changes the last bits
+    (tests/test_training_frozen.py fails without it)."""
+    from tensorflow.python.eager import context
+
+    serialized = context.context().function_call_options.config_proto_serialized
+    if not (lean and GRAPPLER_OFF):
+        return serialized
+    config = tf.compat.v1.ConfigProto.FromString(serialized)
+    config.graph_options.rewrite_options.disable_meta_optimizer = True
+    return config.SerializeToString()
 
 
 class _Epoch:
@@ -786,8 +799,8 @@ class _Epoch:
 
     ``name``: the registered function; ``outputs``: its output dtypes; ``handles``: the
     run's variables it takes after (docs, order, epoch_seed); ``config``: the call's
-    serialized ConfigProto (b"": TensorFlow's defaults); ``traced``: the tf.function it
-    came from (None: loaded from the cache)."""
+    serialized ConfigProto (``_call_config``); ``traced``: the tf.function it came from
+    (None: loaded from the cache)."""
 
     def __init__(self, name, outputs, handles, config, traced=None):
         self.name, self.outputs, self.handles = name, outputs, handles
@@ -859,14 +872,28 @@ def _register(library):
 def _epoch_for(trainer, k, batch_size, key):
     """The epoch function of ``trainer`` for (k, batch_size): loaded from the cache
     (``epoch_cache_dir``) where it holds this run's epoch (``key``: the run key, None
-    for no cache), else traced, and saved there."""
-    from tensorflow.core.framework import function_pb2
+    for no cache), else traced, and saved there.
 
+    Only the installed rsmlib's own code is cached (not a notebook's copy of these
+    cells), and nothing under ``tf.config.run_functions_eagerly(True)``, where the
+    plain tf.function runs; a monkeypatched method of rsmlib is not seen by the key:
+    turn the cache off (``RSMLIB_CACHE_DIR=off``) for that."""
+    from tensorflow.core.framework import function_pb2
+    from tensorflow.python.eager import context
+
+    if tf.config.functions_run_eagerly():
+        return trainer.make_epoch(k, batch_size)
     variables = trainer.state
-    config = _RUN_CONFIG if trainer.lean else b""
-    directory = None if key is None else epoch_cache_dir()
+    config = _call_config(trainer.lean)
+    installed = __name__ == "rsmlib.training" and type(trainer) is _Trainer
+    directory = epoch_cache_dir() if key is not None and installed else None
+    where = (
+        context.context().device_name,  # an enclosing tf.device scope
+        len(tf.config.list_logical_devices("GPU")),  # the sampler's choice of ops
+        GRAPPLER_OFF,
+    )
     digest = hashlib.sha256(
-        repr((_CACHE_FORMAT, key, k, batch_size, _code_version())).encode()
+        repr((_CACHE_FORMAT, key, k, batch_size, where, _code_version())).encode()
     ).hexdigest()
     path = None if directory is None else os.path.join(directory, f"epoch-{digest}")
     if path is not None and os.path.exists(path + ".json"):
@@ -875,7 +902,14 @@ def _epoch_for(trainer, k, batch_size, key):
                 saved = json.load(f)
             with open(path + ".pb", "rb") as f:
                 library = function_pb2.FunctionDefLibrary.FromString(f.read())
-            handles = [variables[i].handle for i in saved["roles"]]
+            roles = saved["roles"]
+            (main,) = [f for f in library.function if f.signature.name == saved["name"]]
+            if len(main.signature.input_arg) != 3 + len(roles):
+                raise ValueError(f"it takes {len(main.signature.input_arg)} inputs")
+            described = [_described(variables[i]) for i in roles]
+            if described != saved["variables"]:
+                raise ValueError(f"it was saved for the variables {saved['variables']}")
+            handles = [variables[i].handle for i in roles]
             outputs = [tf.as_dtype(name) for name in saved["outputs"]]
             _register(library)
             return _Epoch(saved["name"], outputs, handles, config)
@@ -905,16 +939,23 @@ def _epoch_for(trainer, k, batch_size, key):
     )
     if path is not None:
         renamed = _renamed(library, f"rsmlib_epoch_{digest[:20]}")
-        _save_epoch(path, renamed, roles, outputs)
+        described = [_described(variables[i]) for i in roles]
+        _save_epoch(path, renamed, roles, described, outputs)
     return epoch
 
 
-def _save_epoch(path, library, roles, outputs):
+def _described(variable):
+    """[name, shape, dtype] of a variable: what a saved epoch expects at each input."""
+    return [variable.name, list(variable.shape), tf.as_dtype(variable.dtype).name]
+
+
+def _save_epoch(path, library, roles, described, outputs):
     """Write a traced epoch beside ``path`` (.pb, then .json: a .json is complete)."""
     saved = {
         "format": _CACHE_FORMAT,
         "name": library.function[-1].signature.name,
         "roles": roles,
+        "variables": described,
         "outputs": [dtype.name for dtype in outputs],
     }
     try:
@@ -923,8 +964,8 @@ def _save_epoch(path, library, roles, outputs):
             (".pb", library.SerializeToString()),
             (".json", json.dumps(saved).encode()),
         ):
-            temporary = f"{path}{suffix}.{os.getpid()}.tmp"
-            with open(temporary, "wb") as f:
+            handle, temporary = tempfile.mkstemp(dir=os.path.dirname(path))
+            with os.fdopen(handle, "wb") as f:
                 f.write(data)
             os.replace(temporary, path + suffix)
     except OSError as error:

@@ -150,3 +150,33 @@ def test_an_unwritable_folder_warns_and_trains(tmp_path, monkeypatch):
     training._SHARED.trainers.clear()
     assert_same(train(), parameters)
     training._SHARED.trainers.clear()
+
+
+def test_a_file_saved_for_other_variables_is_traced_again(cache):
+    traced = train()
+    (saved,) = [p for p in cache.iterdir() if p.suffix == ".json"]
+    described = json.loads(saved.read_text())
+    described["variables"][0][1] = [K + 1, F]  # another shape at the first input
+    saved.write_text(json.dumps(described))
+    training._SHARED.trainers.clear()
+    with pytest.warns(RuntimeWarning, match="saved for the variables"):
+        assert_same(train(), traced)
+    assert [f.experimental_get_tracing_count() for f in epochs()] == [1]
+
+
+def test_functions_run_eagerly_runs_the_plain_function_and_saves_nothing(cache):
+    import tensorflow as tf
+
+    traced = train()
+    files = cached_files(cache)
+    training._SHARED.trainers.clear()
+    tf.config.run_functions_eagerly(True)
+    try:
+        eager = train()
+        ((_, functions),) = training._SHARED.trainers.values()
+        assert all(isinstance(f, tf.types.experimental.PolymorphicFunction)
+                   for f in functions.values())
+    finally:
+        tf.config.run_functions_eagerly(False)
+    assert cached_files(cache) == files
+    np.testing.assert_allclose(eager[0], traced[0], atol=1e-5)
